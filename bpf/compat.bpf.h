@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * compat.bpf.h - every kernel-version shim in one place. Each reader picks the layout the running
+ * kernel has with bpf_core_field_exists() on a "___flavour" type (libbpf ignores the suffix when
+ * matching names); nothing here is chosen by kernel version number. Layouts: kernel-facts.md §3.
+ */
+#ifndef COWWATCH_COMPAT_BPF_H
+#define COWWATCH_COMPAT_BPF_H
+
+#include "vmlinux_min.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+
+typedef struct { unsigned long f; } memdesc_flags_t;
+typedef struct { unsigned long __mm_flags[1]; } mm_flags_t;
+
+/* page->flags / folio->flags: unsigned long until 6.18's memdesc_flags_t (host 6.18, 7.2). */
+struct page___memdesc { memdesc_flags_t flags; } __attribute__((preserve_access_index));
+struct folio___memdesc { memdesc_flags_t flags; } __attribute__((preserve_access_index));
+/* page->compound_head became compound_info in 7.2 (tail bit 0 kept; may hold a mask). */
+struct page___info { unsigned long compound_info; } __attribute__((preserve_access_index));
+/* 6.1 folio: _total_mapcount (PMD mappings only); 6.12 replaced it with _large_mapcount. */
+struct folio___61 { atomic_t _total_mapcount; } __attribute__((preserve_access_index));
+/* folio->_folio_nr_pages was renamed _nr_pages (7.2, host 6.18). */
+struct folio___nr { unsigned int _nr_pages; } __attribute__((preserve_access_index));
+/* mm->flags: unsigned long until mm_flags_t (7.2, host 6.18). */
+struct mm_struct___flagsarr { mm_flags_t flags; } __attribute__((preserve_access_index));
+
+/* MMF_HAS_PINNED: #define 27 in 6.1 (sched/coredump.h) through 7.2 (mm_types.h); not in BTF. */
+#define CW_MMF_HAS_PINNED 27
+/* GUP_PIN_COUNTING_BIAS (include/linux/mm.h), unchanged since 5.7. */
+#define CW_GUP_PIN_COUNTING_BIAS 1024
+/* PAGE_MAPPING_ANON / _KSM (6.x) == FOLIO_MAPPING_ANON / _KSM (7.x). */
+#define CW_MAPPING_ANON 0x1UL
+#define CW_MAPPING_FLAGS 0x3UL
+/* vm_flags bits, stable: VM_SHARED 0x8, VM_MAYSHARE 0x80. */
+#define CW_VM_SHARED 0x08UL
+#define CW_VM_MAYSHARE 0x80UL
+/* task_struct.flags */
+#define CW_PF_MEMALLOC 0x00000800U
+#define CW_PF_KTHREAD 0x00200000U
+/* x86-64 pte bits */
+#define CW_PTE_RW (1UL << 1)
+#define CW_PTE_SPECIAL (1UL << 9)
+#define CW_PTE_PFN_MASK 0x000ffffffffff000UL
+
+static __always_inline unsigned long cw_page_flags(const struct page *page)
+{
+	if (bpf_core_field_exists(((struct page___memdesc *)0)->flags))
+		return BPF_CORE_READ((struct page___memdesc *)page, flags.f);
+	return BPF_CORE_READ(page, flags);
+}
+
+static __always_inline unsigned long cw_folio_flags(const struct folio *folio)
+{
+	if (bpf_core_field_exists(((struct folio___memdesc *)0)->flags))
+		return BPF_CORE_READ((struct folio___memdesc *)folio, flags.f);
+	return BPF_CORE_READ(folio, flags);
+}
+
+/*
+ * The folio a page belongs to. Tail pages have bit 0 set in compound_head (6.1-6.18) or
+ * compound_info (7.2). 7.2 with HUGETLB_PAGE_OPTIMIZE_VMEMMAP stores a mask (~(size-1) | 1): head =
+ * page & info. A mask has all top bits set, a struct page pointer never does (the vmemmap area sits
+ * far below 0xffffffff00000000), which tells the two encodings apart without a Kconfig extern.
+ */
+static __always_inline const struct folio *cw_page_folio(const struct page *page)
+{
+	unsigned long info;
+
+	if (bpf_core_field_exists(((struct page___info *)0)->compound_info))
+		info = BPF_CORE_READ((struct page___info *)page, compound_info);
+	else
+		info = BPF_CORE_READ(page, compound_head);
+	if (!(info & 1))
+		return (const struct folio *)page;
+	if (info >= 0xffffffff00000000UL)
+		return (const struct folio *)((unsigned long)page & info);
+	return (const struct folio *)(info - 1);
+}
+
+static __always_inline unsigned int cw_folio_nr_pages(const struct folio *folio)
+{
+	if (bpf_core_field_exists(((struct folio___nr *)0)->_nr_pages))
+		return BPF_CORE_READ((struct folio___nr *)folio, _nr_pages);
+	if (bpf_core_field_exists(folio->_folio_nr_pages))
+		return BPF_CORE_READ(folio, _folio_nr_pages);
+	return 1;
+}
+
+/* Mapcount of a large folio (number of mappings of any of its pages), +1 applied. */
+static __always_inline int cw_large_mapcount(const struct folio *folio)
+{
+	if (bpf_core_field_exists(folio->_large_mapcount))
+		return BPF_CORE_READ(folio, _large_mapcount.counter) + 1;
+	if (bpf_core_field_exists(((struct folio___61 *)0)->_total_mapcount))
+		return BPF_CORE_READ((struct folio___61 *)folio, _total_mapcount.counter) + 1;
+	return 0;
+}
+
+static __always_inline unsigned long cw_mm_flags(const struct mm_struct *mm)
+{
+	if (bpf_core_field_exists(((struct mm_struct___flagsarr *)0)->flags))
+		return BPF_CORE_READ((struct mm_struct___flagsarr *)mm, flags.__mm_flags[0]);
+	return BPF_CORE_READ(mm, flags);
+}
+
+static __always_inline bool cw_test_bit(unsigned long word, unsigned int bit)
+{
+	return (word >> bit) & 1;
+}
+
+#endif /* COWWATCH_COMPAT_BPF_H */

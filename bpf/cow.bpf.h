@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * cow.bpf.h - the wp_fault, cow_copy, cow_reuse and gup_unshare hooks.
+ *
+ * Entry of do_wp_page stashes the old page's state (the decision's inputs) in task-local storage;
+ * exit decides what happened by comparing the pfn of vmf->orig_pte with the pte now at *vmf->pte
+ * (kernel-facts.md §4: matched wp_page_copy exactly on 6.1), or, where a wp_page_copy probe is
+ * attached (cw_cfg.copy_exact), by what that probe saw. Each fault is attributed to the owner of
+ * vmf->vma->vm_mm: unshare faults are taken by the pinning task on another process's mm.
+ */
+#ifndef COWWATCH_COW_BPF_H
+#define COWWATCH_COW_BPF_H
+
+#include "maps.bpf.h"
+#include "page_state.bpf.h"
+#include <bpf/bpf_tracing.h>
+
+struct cw_wp_stash {
+	__u64 vmf;		/* struct vm_fault * in flight; 0 when none */
+	struct cw_page_state st;
+	__u8 copy_seen;		/* wp_page_copy succeeded inside this fault (copy_exact) */
+	__u8 reuse_seen;	/* wp_page_reuse ran inside this fault (reuse_exact) */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct cw_wp_stash);
+} cw_wp_stash_map SEC(".maps");
+
+static __always_inline struct cw_wp_stash *cw_stash(bool create)
+{
+	return bpf_task_storage_get(&cw_wp_stash_map, bpf_get_current_task_btf(), 0,
+				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+}
+
+/* int do_wp_page(struct vm_fault *vmf) — entry */
+static __always_inline void cw_wp_entry(const struct vm_fault *vmf)
+{
+	struct cw_wp_stash *s = cw_stash(true);
+	unsigned long orig_pte;
+
+	if (!s)
+		return;
+	__builtin_memset(&s->st, 0, sizeof(s->st));
+	s->copy_seen = 0;
+	s->reuse_seen = 0;
+	s->vmf = (__u64)vmf;
+	orig_pte = BPF_CORE_READ(vmf, orig_pte.pte);
+	cw_read_page_state(orig_pte, &s->st);
+}
+
+/* The owner of the faulting mm: current, or (remote fault) mm->owner. */
+static __always_inline bool cw_fault_owner(const struct vm_fault *vmf, struct cw_proc_key *key,
+					   char *comm, bool *have_comm)
+{
+	struct task_struct *cur = (struct task_struct *)bpf_get_current_task_btf();
+	struct mm_struct *mm = BPF_CORE_READ(vmf, vma, vm_mm);
+	struct task_struct *owner;
+
+	if (BPF_CORE_READ(cur, mm) == mm) {
+		cw_task_key(cur, key);
+		*have_comm = true;
+		return false;
+	}
+	owner = bpf_core_field_exists(mm->owner) ? BPF_CORE_READ(mm, owner) : 0;
+	if (owner) {
+		cw_task_key(owner, key);
+		BPF_CORE_READ_STR_INTO((char(*)[CW_COMM_LEN])comm, owner, comm);
+	} else {
+		cw_task_key(cur, key);
+	}
+	*have_comm = false;
+	return true;
+}
+
+/* do_wp_page exit: decide, count, maybe emit. */
+static __always_inline void cw_wp_exit(const struct vm_fault *vmf)
+{
+	struct cw_wp_stash *s = cw_stash(false);
+	struct cw_page_state st = {};
+	struct cw_proc_key key;
+	struct cw_counters *host, *proc;
+	struct cw_event *e;
+	char owner_comm[CW_COMM_LEN] = {};
+	unsigned long orig_pte, new_pte = 0, vm_flags;
+	pte_t *ptep;
+	bool unshare, remote, have_comm, copied, anomaly;
+	__u32 flags;
+	__u8 decision, reason = CW_REASON_COUNT, ff = 0;
+
+	if (!vmf && s)
+		vmf = (const struct vm_fault *)s->vmf;
+	if (!vmf)
+		return;
+	if (s && s->vmf == (__u64)vmf) {
+		st = s->st;
+		s->vmf = 0;
+	} else {
+		cw_drop(CW_DROP_STASH_MISS);
+		s = 0;
+	}
+
+	flags = BPF_CORE_READ(vmf, flags);
+	unshare = bpf_core_enum_value_exists(enum fault_flag, FAULT_FLAG_UNSHARE) &&
+		  (flags & bpf_core_enum_value(enum fault_flag, FAULT_FLAG_UNSHARE));
+	ff = unshare ? CW_FF_UNSHARE : CW_FF_WRITE;
+	orig_pte = BPF_CORE_READ(vmf, orig_pte.pte);
+	ptep = BPF_CORE_READ(vmf, pte);
+	if (ptep)
+		bpf_probe_read_kernel(&new_pte, sizeof(new_pte), ptep);
+	vm_flags = BPF_CORE_READ(vmf, vma, vm_flags);
+
+	if (cw_cfg.copy_exact && s)
+		copied = s->copy_seen;
+	else
+		copied = ptep && (new_pte & 1) && cw_pte_pfn(new_pte) != cw_pte_pfn(orig_pte);
+
+	if (vm_flags & (CW_VM_SHARED | CW_VM_MAYSHARE))
+		decision = CW_DECISION_SHARED_MAPPING;
+	else if (copied)
+		decision = CW_DECISION_COPY;
+	else if (unshare)
+		decision = CW_DECISION_UNSHARE_NOOP;
+	else if ((cw_cfg.reuse_exact && s) ? s->reuse_seen : (ptep && (new_pte & CW_PTE_RW)))
+		decision = CW_DECISION_REUSE;
+	else
+		decision = CW_DECISION_INCOMPLETE;
+
+	remote = cw_fault_owner(vmf, &key, owner_comm, &have_comm);
+	if (remote)
+		ff |= CW_FF_REMOTE;
+	host = cw_host_counters();
+	proc = cw_proc_counters(&key);
+
+	cw_count(host, proc, unshare ? CW_C_WP_UNSHARE : CW_C_WP_WRITE);
+	if (remote)
+		cw_count(host, proc, CW_C_WP_REMOTE);
+	switch (decision) {
+	case CW_DECISION_COPY:
+		reason = s ? cw_copy_reason(&st, unshare) : (unshare ? CW_REASON_UNSHARE : CW_REASON_OTHER);
+		cw_count(host, proc, CW_C_COPY_FIRST + reason);
+		break;
+	case CW_DECISION_REUSE:
+		cw_count(host, proc, (st.page_flags & CW_PF_ANON_EXCLUSIVE) ? CW_C_REUSE_EXCLUSIVE
+									     : CW_C_REUSE_SOLE_REF);
+		break;
+	case CW_DECISION_UNSHARE_NOOP:
+		cw_count(host, proc, CW_C_UNSHARE_NOOP);
+		break;
+	case CW_DECISION_SHARED_MAPPING:
+		cw_count(host, proc, CW_C_WP_SHARED_MAPPING);
+		break;
+	default:
+		cw_count(host, proc, CW_C_WP_INCOMPLETE);
+		break;
+	}
+
+	anomaly = decision == CW_DECISION_COPY && reason == CW_REASON_PINNED;
+	if (!anomaly && !cw_want_detail())
+		return;
+	e = cw_reserve(anomaly);
+	if (!e)
+		return;
+	e->type = CW_EV_FAULT;
+	e->hook = CW_HOOK_WP_FAULT;
+	e->tgid = key.tgid;
+	e->start_ns = key.start_ns;
+	e->pid = (__u32)bpf_get_current_pid_tgid();
+	e->actor_tgid = bpf_get_current_pid_tgid() >> 32;
+	e->cgroup_id = remote ? 0 : bpf_get_current_cgroup_id();
+	e->address = BPF_CORE_READ(vmf, address) & ~4095UL;
+	e->decision = decision;
+	e->reason = reason;
+	e->fault_flags = ff;
+	e->page_flags = st.page_flags;
+	e->folio_order = st.folio_order;
+	e->refcount = st.refcount;
+	e->mapcount = st.mapcount;
+	e->anomaly = anomaly;
+	if (have_comm)
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+	else
+		__builtin_memcpy(e->comm, owner_comm, sizeof(e->comm));
+	cw_submit(e);
+}
+
+/* Rung: fentry/fexit on do_wp_page. */
+SEC("?fentry/do_wp_page")
+int BPF_PROG(cw_fentry_do_wp_page, struct vm_fault *vmf)
+{
+	cw_wp_entry(vmf);
+	return 0;
+}
+
+SEC("?fexit/do_wp_page")
+int BPF_PROG(cw_fexit_do_wp_page, struct vm_fault *vmf)
+{
+	cw_wp_exit(vmf);
+	return 0;
+}
+
+/* Rung: kprobe/kretprobe on do_wp_page (or a clone; the loader picks the symbol). */
+SEC("?kprobe")
+int BPF_KPROBE(cw_kprobe_do_wp_page, struct vm_fault *vmf)
+{
+	cw_wp_entry(vmf);
+	return 0;
+}
+
+SEC("?kretprobe")
+int BPF_KRETPROBE(cw_kretprobe_do_wp_page)
+{
+	cw_wp_exit(0);
+	return 0;
+}
+
+/* vm_fault_t wp_page_copy(struct vm_fault *vmf) (6.1; inlined since 6.12): exact copy marker. */
+#define CW_VM_FAULT_ERROR_MASK 0x0873UL /* OOM|SIGBUS|HWPOISON|HWPOISON_LARGE|SIGSEGV|FALLBACK */
+
+static __always_inline void cw_mark_copy(long ret)
+{
+	struct cw_wp_stash *s = cw_stash(false);
+
+	if (s && s->vmf && !(ret & CW_VM_FAULT_ERROR_MASK))
+		s->copy_seen = 1;
+}
+
+SEC("?fexit/wp_page_copy")
+int BPF_PROG(cw_fexit_wp_page_copy, struct vm_fault *vmf, long ret)
+{
+	cw_mark_copy(ret);
+	return 0;
+}
+
+SEC("?kretprobe")
+int BPF_KRETPROBE(cw_kretprobe_wp_page_copy, long ret)
+{
+	cw_mark_copy(ret);
+	return 0;
+}
+
+/* void wp_page_reuse(struct vm_fault *vmf[, struct folio *folio]): exact reuse marker. notrace on
+ * every kernel measured (fentry EBUSY, kprobe EINVAL), so normally the derived rung is used. */
+static __always_inline void cw_mark_reuse(void)
+{
+	struct cw_wp_stash *s = cw_stash(false);
+
+	if (s && s->vmf)
+		s->reuse_seen = 1;
+}
+
+SEC("?fentry/wp_page_reuse")
+int BPF_PROG(cw_fentry_wp_page_reuse)
+{
+	cw_mark_reuse();
+	return 0;
+}
+
+SEC("?kprobe")
+int BPF_KPROBE(cw_kprobe_wp_page_reuse)
+{
+	cw_mark_reuse();
+	return 0;
+}
+
+#endif /* COWWATCH_COW_BPF_H */

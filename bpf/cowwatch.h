@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * cowwatch.h - the binary contract between the BPF programs and the daemon.
+ *
+ * Everything here is a wire format: fixed-width fields, explicit padding, a comment per
+ * field. The C++ side checks sizes and offsets with static_assert
+ * (daemon/ingest/record_layout.h). Bump CW_SCHEMA_VERSION when a layout or an enum changes;
+ * recordings (cowwatch record) carry it in their header.
+ */
+#ifndef COWWATCH_H
+#define COWWATCH_H
+
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+
+#define CW_SCHEMA_VERSION 1
+#define CW_COMM_LEN 16
+#define CW_PAGE_SIZE 4096
+
+/* Logical hooks. Keep names in sync with daemon/probe/plan.cpp hook_name(). */
+enum cw_hook {
+	CW_HOOK_WP_FAULT = 0,	/* write-protect fault on a present pte (do_wp_page) */
+	CW_HOOK_COW_COPY,	/* the kernel copied the page (wp_page_copy) */
+	CW_HOOK_COW_REUSE,	/* the kernel reused the page in place (wp_page_reuse) */
+	CW_HOOK_GUP_UNSHARE,	/* a read-only pin forced an unshare (gup_must_unshare) */
+	CW_HOOK_SWAP_ADD,	/* a folio entered the swap cache (add_to_swap / folio_alloc_swap) */
+	CW_HOOK_FORK,		/* process creation (sched_process_fork) */
+	CW_HOOK_EXIT,		/* thread-group exit (sched_process_exit) */
+	CW_HOOK_COUNT,
+};
+
+/* Why a COW fault copied. Precedence is top to bottom; see docs/copy-reasons.md. */
+enum cw_copy_reason {
+	CW_REASON_UNSHARE = 0,	/* FAULT_FLAG_UNSHARE: a R/O pin (GUP) needs an exclusive page */
+	CW_REASON_ZERO_PAGE,	/* old pte mapped the shared zero page (write after read) */
+	CW_REASON_FILE,		/* old page is a page-cache page: first write to MAP_PRIVATE file */
+	CW_REASON_KSM,		/* old page is a KSM-merged page */
+	CW_REASON_PINNED,	/* old page maybe DMA-pinned (refcount >= 1024 or _pincount > 0) */
+	CW_REASON_SHARED,	/* mapcount > 1: really shared with another mm (fork COW) */
+	CW_REASON_EXTRA_REF,	/* mapcount <= 1 but refcount > mapcount + swapcache: avoidable */
+	CW_REASON_LARGE_FOLIO,	/* page of a large folio the kernel declined to reuse */
+	CW_REASON_OTHER,	/* none of the above at entry (lost trylock, raced) */
+	CW_REASON_COUNT,
+};
+
+/* What do_wp_page decided. */
+enum cw_decision {
+	CW_DECISION_COPY = 0,		/* a new page was mapped (includes unshare copies) */
+	CW_DECISION_REUSE,		/* same page, now writable */
+	CW_DECISION_UNSHARE_NOOP,	/* unshare fault on a page already exclusive */
+	CW_DECISION_SHARED_MAPPING,	/* write-notify on a MAP_SHARED mapping: not COW */
+	CW_DECISION_INCOMPLETE,		/* fault returned without a change (retry, OOM, race) */
+	CW_DECISION_COUNT,
+};
+
+/* Per-process (and host) counters. Index into cw_counters.c[]. */
+enum cw_counter {
+	CW_C_WP_WRITE = 0,		/* do_wp_page for a write (no FAULT_FLAG_UNSHARE) */
+	CW_C_WP_UNSHARE,		/* do_wp_page with FAULT_FLAG_UNSHARE, on this process's memory */
+	CW_C_WP_SHARED_MAPPING,		/* decision SHARED_MAPPING */
+	CW_C_WP_INCOMPLETE,		/* decision INCOMPLETE */
+	CW_C_WP_REMOTE,			/* faults taken by another task on this process's mm */
+	CW_C_COPY_FIRST,		/* CW_C_COPY_FIRST + enum cw_copy_reason: copies by reason */
+	CW_C_REUSE_EXCLUSIVE = CW_C_COPY_FIRST + CW_REASON_COUNT, /* PageAnonExclusive fast path */
+	CW_C_REUSE_SOLE_REF,		/* reused after the refcount check */
+	CW_C_UNSHARE_NOOP,		/* unshare fault, page already exclusive */
+	CW_C_SWAP_ADD,			/* folios added to swap (attributed to owner where known) */
+	CW_C_SWAP_ADD_PINNED,		/* ... of which maybe DMA-pinned (should never happen) */
+	CW_C_PINNED_SWAP_SKIP,		/* reclaim met a pinned anon folio and had to keep it */
+	CW_C_FORK,			/* forks (new thread groups) made by this process */
+	CW_C_FORK_MM_HAS_PINNED,	/* ... of an mm with MMF_HAS_PINNED (sticky flag) */
+	CW_C_FORK_LONGTERM_PINS,	/* ... of an mm with pinned_vm > 0 (long-term pins now) */
+	CW_C_WP_APPROX,			/* tracepoint approximation of wp faults (page_fault_user) */
+	CW_C_COUNT,
+};
+
+struct cw_counters {
+	__u64 c[CW_C_COUNT];
+};
+
+/* Causes of lost detail or lost attribution, counted per CPU in the cw_drops map. */
+enum cw_drop_cause {
+	CW_DROP_RING_FULL = 0,		/* event ring buffer full: a detail record was lost */
+	CW_DROP_CTL_RING_FULL,		/* control ring full: fork/exit/anomaly record lost */
+	CW_DROP_PROC_MAP_FULL,		/* per-process map full: event counted for the host only */
+	CW_DROP_STASH_MISS,		/* do_wp_page exit without entry state (classified OTHER) */
+	CW_DROP_COUNT,
+};
+
+/* Key of the per-process counter map: identity is (tgid, start time), never a bare pid. */
+struct cw_proc_key {
+	__u32 tgid;	/* thread-group id */
+	__u32 pad;	/* zero */
+	__u64 start_ns;	/* group leader's start_time (CLOCK_MONOTONIC ns since boot) */
+};
+
+enum cw_event_type {
+	CW_EV_FAULT = 0,	/* a classified do_wp_page (sampled, or an anomaly) */
+	CW_EV_FORK,		/* a new thread group: aux0 = child start_ns, aux2 = child tgid */
+	CW_EV_EXIT,		/* thread group exited: flush its counters */
+	CW_EV_SWAP_ADD,		/* folio added to swap; aux0 = memcg cgroup id */
+	CW_EV_PINNED_SWAP_SKIP,	/* reclaim kept a pinned folio; aux0 = memcg cgroup id */
+	CW_EV_TYPE_COUNT,
+};
+
+/* fault_flags bits */
+#define CW_FF_WRITE	0x01	/* FAULT_FLAG_WRITE */
+#define CW_FF_UNSHARE	0x02	/* FAULT_FLAG_UNSHARE */
+#define CW_FF_REMOTE	0x04	/* taken by a task whose mm is not the faulting mm */
+
+/* page_flags bits: state of the old page at decision time (do_wp_page entry) */
+#define CW_PF_ANON		0x01	/* anonymous */
+#define CW_PF_KSM		0x02	/* KSM page */
+#define CW_PF_SWAPCACHE		0x04	/* in the swap cache */
+#define CW_PF_ANON_EXCLUSIVE	0x08	/* PageAnonExclusive */
+#define CW_PF_MAYBE_PINNED	0x10	/* folio_maybe_dma_pinned() */
+#define CW_PF_LARGE		0x20	/* part of a large folio (order in folio_order) */
+#define CW_PF_ZERO_PAGE		0x40	/* the pte mapped the zero page / a special pfn */
+#define CW_PF_MM_HAS_PINNED	0x80	/* the mm has MMF_HAS_PINNED */
+
+/* One ring-buffer record. 112 bytes. */
+struct cw_event {
+	__u64 ts_ns;		/* bpf_ktime_get_ns() */
+	__u64 start_ns;		/* owner's start time (identity with tgid) */
+	__u64 cgroup_id;	/* cgroup v2 id of the owner (fault) or of the current task */
+	__u64 address;		/* faulting user address, page aligned; 0 when not a fault */
+	__u64 aux0;		/* per type: see enum cw_event_type */
+	__u64 aux1;		/* fork: parent's pinned_vm pages; exit: exit_code */
+	__u32 tgid;		/* owner: whose memory (fault), the parent (fork), the exiting group */
+	__u32 pid;		/* the thread that ran the hook (current) */
+	__u32 actor_tgid;	/* current's tgid: differs from tgid for remote faults / reclaim */
+	__u32 aux2;		/* fork: child tgid */
+	__s32 refcount;		/* old folio's refcount at entry */
+	__s32 mapcount;		/* old page's mapcount at entry (folio's for large folios) */
+	__u8 type;		/* enum cw_event_type */
+	__u8 hook;		/* enum cw_hook that produced it */
+	__u8 decision;		/* enum cw_decision (faults) */
+	__u8 reason;		/* enum cw_copy_reason (copies), else CW_REASON_COUNT */
+	__u8 fault_flags;	/* CW_FF_* */
+	__u8 page_flags;	/* CW_PF_* */
+	__u8 folio_order;	/* log2 pages of the old folio */
+	__u8 anomaly;		/* non-zero: pinned copy, fork with pins, pinned swap */
+	char comm[CW_COMM_LEN];	/* owner's comm when the owner ran the hook, else current's */
+};
+
+/* Load-time configuration (BPF rodata), written by the loader before load. */
+struct cw_bpf_config {
+	__u32 event_mode;	/* 0: anomalies only, 1: sample 1/sample_every, 2: every event */
+	__u32 sample_every;	/* for event_mode 1; >= 1 */
+	__u32 copy_exact;	/* 1: a wp_page_copy probe marks copies (else pfn compare) */
+	__u32 reuse_exact;	/* 1: a wp_page_reuse probe marks reuses */
+	__u32 swap_ret_errno;	/* 1: swap hook returns int 0 on success; 0: bool/entry != 0 */
+	__u32 pad;
+};
+
+#endif /* COWWATCH_H */

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * lifecycle.bpf.h - fork and exit (raw tracepoints: no tracefs, no BTF trampolines needed), and the
+ * tracepoint approximation of write faults used where do_wp_page cannot be probed.
+ */
+#ifndef COWWATCH_LIFECYCLE_BPF_H
+#define COWWATCH_LIFECYCLE_BPF_H
+
+#include "maps.bpf.h"
+#include <bpf/bpf_tracing.h>
+
+/* TP_PROTO(struct task_struct *parent, struct task_struct *child) */
+SEC("?raw_tp/sched_process_fork")
+int BPF_PROG(cw_sched_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct cw_proc_key pkey, ckey;
+	struct cw_counters *host, *proc;
+	struct mm_struct *mm;
+	struct cw_event *e;
+	__s64 pinned_vm = 0;
+	bool has_pinned = false;
+
+	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
+		return 0; /* a new thread, not a new process */
+	cw_task_key(parent, &pkey);
+	ckey.tgid = BPF_CORE_READ(child, tgid);
+	ckey.pad = 0;
+	ckey.start_ns = BPF_CORE_READ(child, start_time);
+	/* insert the child now so its first fault finds its slot */
+	bpf_map_update_elem(&cw_procs, &ckey, &cw_zero_counters, BPF_NOEXIST);
+
+	mm = BPF_CORE_READ(parent, mm);
+	if (mm) {
+		has_pinned = cw_test_bit(cw_mm_flags(mm), CW_MMF_HAS_PINNED);
+		pinned_vm = BPF_CORE_READ(mm, pinned_vm.counter);
+	}
+	host = cw_host_counters();
+	proc = cw_proc_counters(&pkey);
+	cw_count(host, proc, CW_C_FORK);
+	if (has_pinned)
+		cw_count(host, proc, CW_C_FORK_MM_HAS_PINNED);
+	if (pinned_vm > 0)
+		cw_count(host, proc, CW_C_FORK_LONGTERM_PINS);
+
+	e = cw_reserve(true);
+	if (!e)
+		return 0;
+	e->type = CW_EV_FORK;
+	e->hook = CW_HOOK_FORK;
+	e->tgid = pkey.tgid;
+	e->start_ns = pkey.start_ns;
+	e->pid = BPF_CORE_READ(parent, pid);
+	e->actor_tgid = pkey.tgid;
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->aux0 = ckey.start_ns;
+	e->aux1 = pinned_vm > 0 ? pinned_vm : 0;
+	e->aux2 = ckey.tgid;
+	e->page_flags = has_pinned ? CW_PF_MM_HAS_PINNED : 0;
+	e->anomaly = pinned_vm > 0;
+	BPF_CORE_READ_STR_INTO(&e->comm, parent, comm);
+	cw_submit(e);
+	return 0;
+}
+
+/* TP_PROTO(struct task_struct *p[, bool group_dead]) */
+SEC("?raw_tp/sched_process_exit")
+int BPF_PROG(cw_sched_process_exit, struct task_struct *p)
+{
+	struct cw_event *e;
+
+	if (BPF_CORE_READ(p, signal, live.counter) != 0)
+		return 0; /* other threads of the group still live */
+	e = cw_reserve(true);
+	if (!e)
+		return 0;
+	e->type = CW_EV_EXIT;
+	e->hook = CW_HOOK_EXIT;
+	e->tgid = BPF_CORE_READ(p, tgid);
+	e->start_ns = BPF_CORE_READ(p, group_leader, start_time);
+	e->pid = BPF_CORE_READ(p, pid);
+	e->actor_tgid = e->tgid;
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->aux1 = (__u32)BPF_CORE_READ(p, exit_code);
+	BPF_CORE_READ_STR_INTO(&e->comm, p, group_leader, comm);
+	cw_submit(e);
+	return 0;
+}
+
+/*
+ * TP_PROTO(unsigned long address, struct pt_regs *regs, unsigned long error_code)
+ * An approximation of do_wp_page: a user-mode write to a present page (error code P|W|U). It also
+ * counts spurious and userfaultfd-wp faults and cannot tell copy from reuse; exported separately.
+ */
+#define CW_PF_ERR_PWU 0x7UL
+
+SEC("?raw_tp/page_fault_user")
+int BPF_PROG(cw_page_fault_user, unsigned long address, struct pt_regs *regs, unsigned long error_code)
+{
+	struct task_struct *cur;
+	struct cw_proc_key key;
+
+	if ((error_code & CW_PF_ERR_PWU) != CW_PF_ERR_PWU)
+		return 0;
+	cur = (struct task_struct *)bpf_get_current_task_btf();
+	cw_task_key(cur, &key);
+	cw_count(cw_host_counters(), cw_proc_counters(&key), CW_C_WP_APPROX);
+	return 0;
+}
+
+#endif /* COWWATCH_LIFECYCLE_BPF_H */

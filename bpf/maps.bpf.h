@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* maps.bpf.h - maps and the counting/emitting helpers every program uses. */
+#ifndef COWWATCH_MAPS_BPF_H
+#define COWWATCH_MAPS_BPF_H
+
+#include "compat.bpf.h"
+#include "cowwatch.h"
+
+/* Written by the loader before load (rodata): nothing is configurable after load. */
+const volatile struct cw_bpf_config cw_cfg = {
+	.event_mode = 0,
+	.sample_every = 1000,
+};
+
+/* Host totals: exact, one slot per CPU, no locks. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cw_counters);
+} cw_host SEC(".maps");
+
+/*
+ * Per-process counters keyed by (tgid, start_ns). A shared hash updated with atomic adds rather than
+ * a per-CPU hash: its memory is value_size x max_entries instead of x nr_cpus too (192 B x 32768 =
+ * 6 MiB, where a per-CPU hash would take 800 MiB on a 128-CPU host), and a hit costs a lookup and a
+ * lock-free add (perf-facts.md: 52 vs 46 ns per event). Entries are inserted once (fork or first
+ * sight, BPF_NOEXIST) and removed by the daemon at exit; max_entries is set by the loader.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 32768);
+	__type(key, struct cw_proc_key);
+	__type(value, struct cw_counters);
+} cw_procs SEC(".maps");
+
+/* Why detail or attribution was lost, per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CW_DROP_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} cw_drops SEC(".maps");
+
+/* Detail records (sampled or every event, per config). Submitted without wakeup: drained on a timer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20);
+} cw_events SEC(".maps");
+
+/* Lifecycle and anomaly records: small, must not be crowded out by detail records. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} cw_ctl SEC(".maps");
+
+static const struct cw_counters cw_zero_counters;
+
+static __always_inline void cw_drop(__u32 cause)
+{
+	__u64 *slot = bpf_map_lookup_elem(&cw_drops, &cause);
+
+	if (slot)
+		*slot += 1;
+}
+
+static __always_inline struct cw_counters *cw_host_counters(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&cw_host, &zero);
+}
+
+/* The counters of a process, inserted on first sight. NULL (and a drop) when the map is full. */
+static __always_inline struct cw_counters *cw_proc_counters(const struct cw_proc_key *key)
+{
+	struct cw_counters *c = bpf_map_lookup_elem(&cw_procs, key);
+
+	if (c)
+		return c;
+	bpf_map_update_elem(&cw_procs, key, &cw_zero_counters, BPF_NOEXIST);
+	c = bpf_map_lookup_elem(&cw_procs, key);
+	if (!c)
+		cw_drop(CW_DROP_PROC_MAP_FULL);
+	return c;
+}
+
+static __always_inline void cw_count(struct cw_counters *host, struct cw_counters *proc, __u32 idx)
+{
+	if (idx >= CW_C_COUNT)
+		return;
+	if (host)
+		host->c[idx] += 1;
+	if (proc)
+		__sync_fetch_and_add(&proc->c[idx], 1);
+}
+
+/* Identity of a task's thread group. */
+static __always_inline void cw_task_key(const struct task_struct *task, struct cw_proc_key *key)
+{
+	key->tgid = BPF_CORE_READ(task, tgid);
+	key->pad = 0;
+	key->start_ns = BPF_CORE_READ(task, group_leader, start_time);
+}
+
+/* Should an ordinary (non-anomaly) event go to the detail ring? */
+static __always_inline bool cw_want_detail(void)
+{
+	if (cw_cfg.event_mode == 2)
+		return true;
+	if (cw_cfg.event_mode == 1)
+		return cw_cfg.sample_every <= 1 || bpf_get_prandom_u32() % cw_cfg.sample_every == 0;
+	return false;
+}
+
+/* Reserves a record on the ring for anomalies (ctl) or detail (events); counts a drop on failure. */
+static __always_inline struct cw_event *cw_reserve(bool ctl)
+{
+	struct cw_event *e;
+
+	if (ctl)
+		e = bpf_ringbuf_reserve(&cw_ctl, sizeof(*e), 0);
+	else
+		e = bpf_ringbuf_reserve(&cw_events, sizeof(*e), 0);
+	if (!e) {
+		cw_drop(ctl ? CW_DROP_CTL_RING_FULL : CW_DROP_RING_FULL);
+		return 0;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = bpf_ktime_get_ns();
+	e->reason = CW_REASON_COUNT;
+	return e;
+}
+
+/* Anomalies wake the reader at once; everything else waits for the timer drain (perf-facts.md). */
+static __always_inline void cw_submit(struct cw_event *e)
+{
+	bpf_ringbuf_submit(e, e->anomaly ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
+#endif /* COWWATCH_MAPS_BPF_H */

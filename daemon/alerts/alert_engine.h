@@ -1,0 +1,81 @@
+// AlertEngine: evaluates the configured rules on every tick of AlertInput and reports alert
+// transitions. Single-threaded: the daemon's loop calls evaluate(); exporters get snapshots
+// (active(), totals()).
+//
+// Per (rule, subject): pending while the condition holds; fires once it has held for `for` (and
+// `cooldown` has passed since the last resolve); resolves when the condition has been false for
+// one whole `window`. State is bounded: subjects not seen for longer than every rule's
+// window + for + cooldown (and not firing) are forgotten, and at most max_subjects are tracked.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "alerts/alert.h"
+#include "alerts/alert_input.h"
+#include "alerts/clock.h"
+#include "alerts/rule.h"
+#include "alerts/signals.h"
+
+namespace cowwatch::alerts {
+
+struct EngineOptions {
+  // Subjects idle (no counters, events or fork episodes) for longer than this, and longer than
+  // any rule's window + for + cooldown, are forgotten unless an alert of theirs is firing.
+  std::chrono::nanoseconds subject_idle_ttl = std::chrono::minutes(10);
+  size_t max_subjects = 65536;  // beyond this, input for new subjects is ignored (and counted)
+};
+
+struct EngineStats {
+  size_t subjects = 0;            // tracked now
+  uint64_t subjects_evicted = 0;  // forgotten after idling
+  uint64_t subjects_rejected = 0; // input ignored because max_subjects was reached
+};
+
+class AlertEngine {
+ public:
+  AlertEngine(std::vector<RuleConfig> rules, const Clock& clock, EngineOptions options = {});
+  ~AlertEngine();
+  AlertEngine(const AlertEngine&) = delete;
+  AlertEngine& operator=(const AlertEngine&) = delete;
+
+  // One tick: reads the input, updates every rule and subject, returns what fired or resolved.
+  std::vector<AlertTransition> evaluate(const AlertInput& input);
+
+  // Config reload. Rules whose name and definition are unchanged keep their state; alerts of
+  // removed or changed rules resolve now (returned). Totals are kept.
+  std::vector<AlertTransition> set_rules(std::vector<RuleConfig> rules);
+
+  const std::vector<RuleConfig>& rules() const { return rules_; }
+  std::vector<Alert> active() const;    // firing alerts, ordered by rule then subject
+  std::vector<RuleTotal> totals() const;  // every configured rule (0 if never fired) and older ones
+  EngineStats stats() const;
+
+ private:
+  struct RuleState;
+  struct SubjectState;
+
+  SubjectState* touch(const Subject& subject);
+  void take_counters(SubjectState& state, const cw_counters& counters);
+  void evaluate_rule(size_t rule_index, SubjectState& subject,
+                     std::vector<AlertTransition>& out);
+  void evict_idle();
+  std::chrono::nanoseconds idle_ttl() const;
+
+  std::vector<RuleConfig> rules_;
+  const Clock& clock_;
+  EngineOptions options_;
+  std::unordered_map<std::string, std::unique_ptr<SubjectState>> subjects_;
+  // (rule name, severity) -> fired count; never shrinks, so counters stay monotonic.
+  std::vector<RuleTotal> totals_;
+  EngineStats stats_;
+  std::chrono::steady_clock::time_point now_{};
+  std::chrono::system_clock::time_point wall_now_{};
+};
+
+}  // namespace cowwatch::alerts

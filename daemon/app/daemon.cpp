@@ -1,0 +1,107 @@
+// cowwatchd start-up: a list of named steps (run_daemon below), each logging what it did or why it
+// failed; teardown is the members' destructors in reverse order, so it always runs.
+#include "app/daemon.h"
+
+#include <unistd.h>
+
+#include <iostream>
+#include <memory>
+
+#include "app/event_loop.h"
+#include "app/log.h"
+#include "app/plan_text.h"
+#include "app/system.h"
+#include "config/config.h"
+#include "cowwatch_version.h"
+#include "export/protocol_codec.h"
+#include "loader/kernel_session.h"
+#include "loader/libbpf_log.h"
+
+namespace cowwatch::app {
+namespace {
+
+loader::KernelOptions kernel_options(const config::Config& c) {
+  loader::KernelOptions k;
+  k.event_mode = static_cast<uint32_t>(c.bpf.events);
+  k.sample_every = c.bpf.sample_every;
+  k.ring_bytes = static_cast<uint32_t>(c.bpf.ring_buffer_size);
+  k.ctl_ring_bytes = static_cast<uint32_t>(c.bpf.control_ring_size);
+  k.max_processes = c.limits.max_tracked_processes;
+  k.disabled_hooks = c.probes.disabled;
+  return k;
+}
+
+Level log_level(config::LogLevel l) {
+  switch (l) {
+    case config::LogLevel::kDebug: return Level::kDebug;
+    case config::LogLevel::kInfo: return Level::kInfo;
+    case config::LogLevel::kWarning: return Level::kWarning;
+    case config::LogLevel::kError: return Level::kError;
+  }
+  return Level::kInfo;
+}
+
+// The file to read: --config, else /etc/cowwatch/cowwatch.yaml when it exists, else the default.
+std::optional<std::string> config_file(const Options& options) {
+  if (options.config_path) return options.config_path;
+  if (access(config::kDefaultConfigPath, F_OK) == 0) return std::string(config::kDefaultConfigPath);
+  return std::nullopt;
+}
+
+config::Result<config::Config> load_config(const std::optional<std::string>& path) {
+  if (!path) return config::Result<config::Config>::success(config::default_config());
+  return config::load_config_file(*path);
+}
+
+int check_config(const std::string& path) {
+  auto loaded = path.empty() ? load_config(std::nullopt) : config::load_config_file(path);
+  if (!loaded) {
+    std::cerr << loaded.error() << "\n";
+    return kExitUsage;
+  }
+  std::cout << (path.empty() ? std::string("built-in default") : path) << ": configuration OK\n";
+  return kExitOk;
+}
+
+int print_probes(const Options& options, const config::Config& config) {
+  std::string error;
+  auto session = loader::KernelSession::open(kernel_options(config), &error);
+  if (!session) {
+    std::cerr << "cowwatchd: " << error << "\n";
+    return kExitFailure;
+  }
+  if (options.json)
+    std::cout << control::plan_to_json(session->plan()).dump(2) << "\n";
+  else
+    std::cout << plan_to_text(session->plan(), true);
+  return kExitOk;
+}
+
+}  // namespace
+
+int run_daemon(const Options& options) {
+  if (options.version) {
+    std::cout << "cowwatchd " << COWWATCH_VERSION << " (" << COWWATCH_REVISION << ")\n";
+    return kExitOk;
+  }
+  if (options.check_config) return check_config(*options.check_config);
+
+  loader::set_libbpf_log_sink([](const std::string& m) { log_debug(m); }, options.verbose);
+
+  // Step 1: configuration.
+  auto path = config_file(options);
+  auto loaded = load_config(path);
+  if (!loaded) {
+    log_error(loaded.error());
+    return kExitUsage;
+  }
+  config::Config config = loaded.value();
+  set_log_level(options.verbose ? Level::kDebug : log_level(config.daemon.log_level));
+  if (options.probes) return print_probes(options, config);
+
+  extern int serve(const Options& options, const config::Config& config,
+                   const std::optional<std::string>& config_path);
+  return serve(options, config, path);
+}
+
+}  // namespace cowwatch::app

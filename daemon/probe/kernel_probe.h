@@ -1,0 +1,40 @@
+// What the planner asks of the running kernel. The real implementation reads vmlinux BTF and
+// /proc/kallsyms and does trial attaches of trivial programs; tests substitute a fake kernel.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace cowwatch::probe {
+
+// Result of a trial: 0 or a negative errno, with a human-readable reason when it failed.
+struct TrialResult {
+  int error = 0;
+  std::string reason;
+  bool ok() const { return error == 0; }
+};
+
+class KernelProbe {
+ public:
+  virtual ~KernelProbe() = default;
+  virtual std::string kernel_release() = 0;
+  // True when vmlinux BTF has a FUNC record with this exact name.
+  virtual bool has_btf_func(const std::string& name) = 0;
+  // Name of the BTF return type's kind of a FUNC: "int", "bool", "struct", "ptr", "void", "" if absent.
+  virtual std::string btf_func_return_kind(const std::string& name) = 0;
+  // True when BTF has `enum enum_name` with the enumerator `value`.
+  virtual bool btf_enum_has(const std::string& enum_name, const std::string& value) = 0;
+  // Text symbols for `base` in /proc/kallsyms: the exact name first, then compiler clones
+  // (.isra.N, .constprop.N, .part.N, in that order); never .cold fragments (not entry points).
+  virtual std::vector<std::string> kallsyms_candidates(const std::string& base) = 0;
+  // Trial attaches of a trivial program, detached at once.
+  virtual TrialResult trial_fentry(const std::string& func, bool fexit) = 0;
+  virtual TrialResult trial_kprobe(const std::string& symbol, bool retprobe) = 0;
+  virtual TrialResult trial_raw_tracepoint(const std::string& name) = 0;
+};
+
+// The probe of the running kernel (needs CAP_BPF/CAP_PERFMON or root for the trials).
+std::unique_ptr<KernelProbe> make_system_probe();
+
+}  // namespace cowwatch::probe

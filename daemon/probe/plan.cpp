@@ -1,0 +1,30 @@
+#include "probe/plan.h"
+
+namespace cowwatch::probe {
+
+const char* strategy_name(Strategy s) {
+  switch (s) {
+    case Strategy::kFentry: return "fentry";
+    case Strategy::kKprobe: return "kprobe";
+    case Strategy::kDerived: return "derived";
+    case Strategy::kTracepoint: return "tracepoint";
+    case Strategy::kUnavailable: return "unavailable";
+  }
+  return "unavailable";
+}
+
+const char* hook_name(cw_hook h) {
+  switch (h) {
+    case CW_HOOK_WP_FAULT: return "wp_fault";
+    case CW_HOOK_COW_COPY: return "cow_copy";
+    case CW_HOOK_COW_REUSE: return "cow_reuse";
+    case CW_HOOK_GUP_UNSHARE: return "gup_unshare";
+    case CW_HOOK_SWAP_ADD: return "swap_add";
+    case CW_HOOK_FORK: return "fork";
+    case CW_HOOK_EXIT: return "exit";
+    case CW_HOOK_COUNT: break;
+  }
+  return "unknown";
+}
+
+}  // namespace cowwatch::probe

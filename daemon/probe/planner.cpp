@@ -1,0 +1,263 @@
+#include "probe/planner.h"
+
+namespace cowwatch::probe {
+namespace {
+
+using Kind = Attachment::Kind;
+
+// Accumulates one hook's ladder.
+class Ladder {
+ public:
+  Ladder(HookPlan& plan, const PlannerOptions& options) : plan_(plan), options_(options) {}
+
+  bool done() const { return plan_.strategy != Strategy::kUnavailable || chosen_; }
+
+  void reject(Strategy s, const std::string& target, const std::string& why) {
+    plan_.ladder.push_back({s, target, false, why});
+  }
+
+  void choose(Strategy s, const std::string& target, bool exact, const std::string& accuracy) {
+    plan_.ladder.push_back({s, target, true, "ok"});
+    plan_.strategy = s;
+    plan_.target = target;
+    plan_.exact = exact;
+    plan_.accuracy = accuracy;
+    chosen_ = true;
+  }
+
+  // A program vetoed by a failed load of the main object.
+  bool vetoed(const std::string& program, Strategy s, const std::string& target) {
+    auto it = options_.vetoed.find(program);
+    if (it == options_.vetoed.end()) return false;
+    reject(s, target, "program failed to load: " + it->second);
+    return true;
+  }
+
+ private:
+  HookPlan& plan_;
+  const PlannerOptions& options_;
+  bool chosen_ = false;
+};
+
+// fentry and/or fexit on the exact function (clones have no BTF).
+bool try_tracing(KernelProbe& k, Ladder& l, const std::string& func, bool need_entry, bool need_exit,
+                 const std::vector<std::string>& programs) {
+  for (const auto& p : programs)
+    if (l.vetoed(p, Strategy::kFentry, func)) return false;
+  if (!k.has_btf_func(func)) {
+    l.reject(Strategy::kFentry, func, "no BTF FUNC record (inlined, renamed or absent)");
+    return false;
+  }
+  for (bool fexit : {false, true}) {
+    if (fexit ? !need_exit : !need_entry) continue;
+    TrialResult r = k.trial_fentry(func, fexit);
+    if (!r.ok()) {
+      l.reject(Strategy::kFentry, func, r.reason);
+      return false;
+    }
+  }
+  return true;
+}
+
+// kprobe (+kretprobe) on the exact symbol or a clone; returns the symbol or "".
+std::string try_kprobe(KernelProbe& k, Ladder& l, const std::string& func, bool need_entry,
+                       bool need_return, const std::vector<std::string>& programs) {
+  for (const auto& p : programs)
+    if (l.vetoed(p, Strategy::kKprobe, func)) return "";
+  auto symbols = k.kallsyms_candidates(func);
+  if (symbols.empty()) {
+    l.reject(Strategy::kKprobe, func, "no text symbol in /proc/kallsyms (inlined or absent)");
+    return "";
+  }
+  for (const auto& sym : symbols) {
+    TrialResult r;
+    if (need_entry) r = k.trial_kprobe(sym, false);
+    if (r.ok() && need_return) r = k.trial_kprobe(sym, true);
+    if (r.ok()) return sym;
+    l.reject(Strategy::kKprobe, sym, r.reason);
+  }
+  return "";
+}
+
+}  // namespace
+
+Realization make_plan(KernelProbe& k, const PlannerOptions& options) {
+  Realization out;
+  out.plan.kernel_release = k.kernel_release();
+  for (int h = 0; h < CW_HOOK_COUNT; h++) out.plan.hooks[h].hook = static_cast<cw_hook>(h);
+  auto disabled = [&](cw_hook h, Ladder& l) {
+    if (!options.disabled.count(h)) return false;
+    l.reject(Strategy::kUnavailable, "", "disabled by config (probes.disabled)");
+    return true;
+  };
+  auto add = [&](Kind kind, const char* program, const std::string& target, cw_hook hook) {
+    out.attachments.push_back({kind, program, target, hook});
+  };
+
+  // wp_fault: do_wp_page entry+exit. Everything about COW decisions derives from it.
+  bool wp_exact = false;
+  {
+    HookPlan& hp = out.plan.hooks[CW_HOOK_WP_FAULT];
+    Ladder l(hp, options);
+    if (!disabled(CW_HOOK_WP_FAULT, l)) {
+      if (try_tracing(k, l, "do_wp_page", true, true, {"cw_fentry_do_wp_page", "cw_fexit_do_wp_page"})) {
+        l.choose(Strategy::kFentry, "do_wp_page", true,
+                 "exact unless BPF recursion protection skips a run (exported as "
+                 "cowwatch_events_dropped_total{cause=\"bpf_recursion\"})");
+        add(Kind::kTracing, "cw_fentry_do_wp_page", "do_wp_page", CW_HOOK_WP_FAULT);
+        add(Kind::kTracing, "cw_fexit_do_wp_page", "do_wp_page", CW_HOOK_WP_FAULT);
+        wp_exact = true;
+      } else if (auto sym = try_kprobe(k, l, "do_wp_page", true, true,
+                                       {"cw_kprobe_do_wp_page", "cw_kretprobe_do_wp_page"});
+                 !sym.empty()) {
+        l.choose(Strategy::kKprobe, sym, true, "exact (kretprobe instances are sized by the kernel)");
+        add(Kind::kKprobe, "cw_kprobe_do_wp_page", sym, CW_HOOK_WP_FAULT);
+        add(Kind::kKretprobe, "cw_kretprobe_do_wp_page", sym, CW_HOOK_WP_FAULT);
+        wp_exact = true;
+      } else if (!options.vetoed.count("cw_page_fault_user")) {
+        TrialResult r = k.trial_raw_tracepoint("page_fault_user");
+        if (r.ok()) {
+          l.choose(Strategy::kTracepoint, "page_fault_user", false,
+                   "approximation: user write faults on present pages (error code P|W|U), counted "
+                   "as cowwatch_wp_faults_approx_total; no copy/reuse decision, no reasons");
+          add(Kind::kRawTracepoint, "cw_page_fault_user", "page_fault_user", CW_HOOK_WP_FAULT);
+        } else {
+          l.reject(Strategy::kTracepoint, "page_fault_user", r.reason);
+        }
+      }
+    }
+  }
+  const std::string needs_wp = "needs do_wp_page entry and exit (wp_fault has no exact rung here)";
+
+  // cow_copy: wp_page_copy (6.1) marks copies exactly; else the pfn compare at do_wp_page exit.
+  {
+    HookPlan& hp = out.plan.hooks[CW_HOOK_COW_COPY];
+    Ladder l(hp, options);
+    if (!disabled(CW_HOOK_COW_COPY, l)) {
+      if (!wp_exact) {
+        l.reject(Strategy::kFentry, "wp_page_copy", needs_wp);
+      } else if (try_tracing(k, l, "wp_page_copy", false, true, {"cw_fexit_wp_page_copy"})) {
+        l.choose(Strategy::kFentry, "wp_page_copy", true, "exact");
+        add(Kind::kTracing, "cw_fexit_wp_page_copy", "wp_page_copy", CW_HOOK_COW_COPY);
+        out.copy_exact = true;
+      } else if (auto sym = try_kprobe(k, l, "wp_page_copy", false, true, {"cw_kretprobe_wp_page_copy"});
+                 !sym.empty()) {
+        l.choose(Strategy::kKprobe, sym, true, "exact");
+        add(Kind::kKretprobe, "cw_kretprobe_wp_page_copy", sym, CW_HOOK_COW_COPY);
+        out.copy_exact = true;
+      } else {
+        l.choose(Strategy::kDerived, "do_wp_page pfn compare", true,
+                 "derived: the pte at *vmf->pte maps a different pfn than vmf->orig_pte at "
+                 "do_wp_page exit; matched wp_page_copy exactly on 6.1 (VM tier asserts it)");
+      }
+    }
+  }
+
+  // cow_reuse: wp_page_reuse is notrace everywhere measured; the derived rung is the norm.
+  {
+    HookPlan& hp = out.plan.hooks[CW_HOOK_COW_REUSE];
+    Ladder l(hp, options);
+    if (!disabled(CW_HOOK_COW_REUSE, l)) {
+      if (!wp_exact) {
+        l.reject(Strategy::kFentry, "wp_page_reuse", needs_wp);
+      } else if (try_tracing(k, l, "wp_page_reuse", true, false, {"cw_fentry_wp_page_reuse"})) {
+        l.choose(Strategy::kFentry, "wp_page_reuse", true, "exact");
+        add(Kind::kTracing, "cw_fentry_wp_page_reuse", "wp_page_reuse", CW_HOOK_COW_REUSE);
+        out.reuse_exact = true;
+      } else if (auto sym = try_kprobe(k, l, "wp_page_reuse", true, false, {"cw_kprobe_wp_page_reuse"});
+                 !sym.empty()) {
+        l.choose(Strategy::kKprobe, sym, true, "exact");
+        add(Kind::kKprobe, "cw_kprobe_wp_page_reuse", sym, CW_HOOK_COW_REUSE);
+        out.reuse_exact = true;
+      } else {
+        l.choose(Strategy::kDerived, "do_wp_page writable same pfn", true,
+                 "derived: same pfn and a writable pte at do_wp_page exit; the path (exclusive or "
+                 "sole reference) comes from PageAnonExclusive at entry");
+      }
+    }
+  }
+
+  // gup_unshare: gup_must_unshare is static inline (6.1, 7.2) or a notrace .part clone; the
+  // decision's consequence is a do_wp_page fault with FAULT_FLAG_UNSHARE on the pinned mm.
+  {
+    HookPlan& hp = out.plan.hooks[CW_HOOK_GUP_UNSHARE];
+    Ladder l(hp, options);
+    if (!disabled(CW_HOOK_GUP_UNSHARE, l)) {
+      const std::string func = "gup_must_unshare";
+      bool fn_attachable = false;
+      if (!k.has_btf_func(func)) {
+        l.reject(Strategy::kFentry, func, "no BTF FUNC record (inlined, renamed or absent)");
+      } else if (TrialResult r = k.trial_fentry(func, true); !r.ok()) {
+        l.reject(Strategy::kFentry, func, r.reason);
+      } else {
+        fn_attachable = true;
+      }
+      if (!fn_attachable && !try_kprobe(k, l, func, false, true, {}).empty()) fn_attachable = true;
+      if (fn_attachable) {
+        l.reject(Strategy::kFentry, func,
+                 "attachable, not used: its result names no mm (pinning task only); the unshare "
+                 "fault below is attributed to the owner of the pinned memory");
+      }
+      if (!wp_exact) {
+        l.reject(Strategy::kDerived, "do_wp_page FAULT_FLAG_UNSHARE", needs_wp);
+      } else if (!k.btf_enum_has("fault_flag", "FAULT_FLAG_UNSHARE")) {
+        l.reject(Strategy::kDerived, "do_wp_page FAULT_FLAG_UNSHARE",
+                 "not applicable: this kernel has no FAULT_FLAG_UNSHARE (before 5.19)");
+      } else {
+        l.choose(Strategy::kDerived, "do_wp_page FAULT_FLAG_UNSHARE", true,
+                 "derived: every gup_must_unshare()==true in the GUP slow path becomes one "
+                 "unshare fault (kernel-facts.md §2.2); GUP-fast retries through the slow path");
+      }
+    }
+  }
+
+  // swap_add: add_to_swap (<= 6.12) or folio_alloc_swap (7.2+).
+  {
+    HookPlan& hp = out.plan.hooks[CW_HOOK_SWAP_ADD];
+    Ladder l(hp, options);
+    if (!disabled(CW_HOOK_SWAP_ADD, l)) {
+      for (const std::string func : {"add_to_swap", "folio_alloc_swap"}) {
+        if (l.done()) break;
+        std::string ret = k.btf_func_return_kind(func);
+        bool errno_style = ret == "int";
+        if (try_tracing(k, l, func, false, true, {"cw_fexit_swap_add"})) {
+          l.choose(Strategy::kFentry, func, true, "exact");
+          add(Kind::kTracing, "cw_fexit_swap_add", func, CW_HOOK_SWAP_ADD);
+          out.swap_ret_errno = errno_style;
+        } else if (auto sym = try_kprobe(k, l, func, true, true,
+                                         {"cw_kprobe_swap_add", "cw_kretprobe_swap_add"});
+                   !sym.empty()) {
+          l.choose(Strategy::kKprobe, sym, true, "exact");
+          add(Kind::kKprobe, "cw_kprobe_swap_add", sym, CW_HOOK_SWAP_ADD);
+          add(Kind::kKretprobe, "cw_kretprobe_swap_add", sym, CW_HOOK_SWAP_ADD);
+          out.swap_ret_errno = errno_style;
+        }
+      }
+    }
+  }
+
+  // fork / exit: raw tracepoints (no tracefs needed).
+  for (auto [hook, tp, program] : {std::tuple{CW_HOOK_FORK, "sched_process_fork", "cw_sched_process_fork"},
+                                   std::tuple{CW_HOOK_EXIT, "sched_process_exit", "cw_sched_process_exit"}}) {
+    HookPlan& hp = out.plan.hooks[hook];
+    Ladder l(hp, options);
+    if (disabled(hook, l) || l.vetoed(program, Strategy::kTracepoint, tp)) continue;
+    TrialResult r = k.trial_raw_tracepoint(tp);
+    if (r.ok()) {
+      l.choose(Strategy::kTracepoint, tp, true, "exact");
+      add(Kind::kRawTracepoint, program, tp, hook);
+    } else {
+      l.reject(Strategy::kTracepoint, tp, r.reason);
+    }
+  }
+
+  for (auto& hp : out.plan.hooks) {
+    if (hp.strategy == Strategy::kUnavailable) {
+      hp.exact = false;
+      hp.accuracy = "unavailable: reports nothing on this kernel";
+    }
+  }
+  return out;
+}
+
+}  // namespace cowwatch::probe

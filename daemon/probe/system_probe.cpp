@@ -1,0 +1,242 @@
+// KernelProbe for the running kernel: vmlinux BTF, /proc/kallsyms, and trial attaches of a
+// two-instruction program (r0 = 0; exit) through the raw bpf() and perf_event_open() interfaces.
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+
+#include "probe/kernel_probe.h"
+
+namespace cowwatch::probe {
+namespace {
+
+std::string errno_text(int err) {
+  std::string name;
+  switch (err) {
+    case EPERM: name = "EPERM"; break;
+    case EINVAL: name = "EINVAL"; break;
+    case ENOENT: name = "ENOENT"; break;
+    case EBUSY: name = "EBUSY"; break;
+    case ESRCH: name = "ESRCH"; break;
+    case EOPNOTSUPP: name = "EOPNOTSUPP"; break;
+    case 524: name = "ENOTSUPP"; break;
+    case EACCES: name = "EACCES"; break;
+    default: name = "errno " + std::to_string(err);
+  }
+  return name;
+}
+
+int read_int_file(const std::string& path) {
+  std::ifstream f(path);
+  int v = -1;
+  f >> v;
+  return f ? v : -1;
+}
+
+class SystemProbe final : public KernelProbe {
+ public:
+  SystemProbe() { btf_ = btf__load_vmlinux_btf(); }
+  ~SystemProbe() override { btf__free(btf_); }
+
+  std::string kernel_release() override {
+    struct utsname u {};
+    uname(&u);
+    return u.release;
+  }
+
+  bool has_btf_func(const std::string& name) override { return func_id(name) > 0; }
+
+  std::string btf_func_return_kind(const std::string& name) override {
+    int id = func_id(name);
+    if (id <= 0) return "";
+    const struct btf_type* func = btf__type_by_id(btf_, id);
+    const struct btf_type* proto = btf__type_by_id(btf_, func->type);
+    if (!proto || !proto->type) return "void";
+    const struct btf_type* ret = btf__type_by_id(btf_, proto->type);
+    while (ret && (btf_is_typedef(ret) || btf_is_mod(ret))) ret = btf__type_by_id(btf_, ret->type);
+    if (!ret) return "";
+    if (btf_is_int(ret)) {
+      return (btf_int_encoding(ret) & BTF_INT_BOOL) ? "bool" : "int";
+    }
+    if (btf_is_composite(ret)) return "struct";
+    if (btf_is_ptr(ret)) return "ptr";
+    if (btf_is_enum(ret)) return "int";
+    return "other";
+  }
+
+  bool btf_enum_has(const std::string& enum_name, const std::string& value) override {
+    if (!btf_) return false;
+    int id = btf__find_by_name_kind(btf_, enum_name.c_str(), BTF_KIND_ENUM);
+    if (id <= 0) return false;
+    const struct btf_type* t = btf__type_by_id(btf_, id);
+    const struct btf_enum* e = btf_enum(t);
+    for (int i = 0; i < btf_vlen(t); i++, e++) {
+      if (value == btf__name_by_offset(btf_, e->name_off)) return true;
+    }
+    return false;
+  }
+
+  std::vector<std::string> kallsyms_candidates(const std::string& base) override {
+    load_kallsyms();
+    std::vector<std::string> exact, isra, constprop, part;
+    auto range = kallsyms_by_base_.equal_range(base);
+    for (auto it = range.first; it != range.second; ++it) {
+      const std::string& s = it->second;
+      if (s == base) exact.push_back(s);
+      else if (s.find(".isra.") != std::string::npos) isra.push_back(s);
+      else if (s.find(".constprop.") != std::string::npos) constprop.push_back(s);
+      else if (s.find(".part.") != std::string::npos) part.push_back(s);
+    }
+    std::vector<std::string> out;
+    for (auto* v : {&exact, &isra, &constprop, &part}) out.insert(out.end(), v->begin(), v->end());
+    return out;
+  }
+
+  TrialResult trial_fentry(const std::string& func, bool fexit) override {
+    int id = func_id(func);
+    if (id <= 0) return {-ESRCH, "no BTF FUNC record"};
+    LIBBPF_OPTS(bpf_prog_load_opts, opts);
+    opts.expected_attach_type = fexit ? BPF_TRACE_FEXIT : BPF_TRACE_FENTRY;
+    opts.attach_btf_id = id;
+    char log[512] = {};
+    opts.log_buf = log;
+    opts.log_size = sizeof(log);
+    opts.log_level = 1;
+    int fd = load_trivial(BPF_PROG_TYPE_TRACING, &opts);
+    if (fd < 0) {
+      int err = errno;
+      std::string why = std::string(fexit ? "fexit" : "fentry") + " refused at load (" +
+                        errno_text(err) + ")";
+      std::string first_line = first_log_line(log);
+      if (!first_line.empty()) why += ": " + first_line;
+      return {-err, why};
+    }
+    int link = bpf_raw_tracepoint_open(nullptr, fd);
+    int err = link < 0 ? errno : 0;
+    if (link >= 0) close(link);
+    close(fd);
+    if (err) {
+      std::string why = std::string(fexit ? "fexit" : "fentry") + " attach failed (" + errno_text(err) + ")";
+      if (err == EBUSY) why += ": no ftrace site (notrace)";
+      return {-err, why};
+    }
+    return {};
+  }
+
+  TrialResult trial_kprobe(const std::string& symbol, bool retprobe) override {
+    int type = read_int_file("/sys/bus/event_source/devices/kprobe/type");
+    if (type < 0) return {-EOPNOTSUPP, "no kprobe PMU (kernel built without CONFIG_KPROBES)"};
+    int fd = load_trivial(BPF_PROG_TYPE_KPROBE, nullptr);
+    if (fd < 0) {
+      int err = errno;
+      return {-err, "kprobe program refused at load (" + errno_text(err) + ")"};
+    }
+    struct perf_event_attr attr {};
+    attr.size = sizeof(attr);
+    attr.type = type;
+    if (retprobe) attr.config |= 1ULL << retprobe_bit();
+    attr.config1 = reinterpret_cast<uint64_t>(symbol.c_str());
+    attr.config2 = 0;
+    int pfd = static_cast<int>(syscall(__NR_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC));
+    int err = pfd < 0 ? errno : 0;
+    if (pfd >= 0 && ioctl_set_bpf(pfd, fd) < 0) err = errno;
+    if (pfd >= 0) close(pfd);
+    close(fd);
+    if (err) {
+      std::string why = std::string(retprobe ? "kretprobe" : "kprobe") + " attach failed (" + errno_text(err) + ")";
+      if (err == EINVAL) why += ": notrace or not probeable";
+      if (err == ENOENT) why += ": no such symbol";
+      return {-err, why};
+    }
+    return {};
+  }
+
+  TrialResult trial_raw_tracepoint(const std::string& name) override {
+    int fd = load_trivial(BPF_PROG_TYPE_RAW_TRACEPOINT, nullptr);
+    if (fd < 0) {
+      int err = errno;
+      return {-err, "raw tracepoint program refused at load (" + errno_text(err) + ")"};
+    }
+    int link = bpf_raw_tracepoint_open(name.c_str(), fd);
+    int err = link < 0 ? errno : 0;
+    if (link >= 0) close(link);
+    close(fd);
+    if (err) return {-err, "raw tracepoint attach failed (" + errno_text(err) + ")"};
+    return {};
+  }
+
+ private:
+  int func_id(const std::string& name) {
+    if (!btf_) return -1;
+    return btf__find_by_name_kind(btf_, name.c_str(), BTF_KIND_FUNC);
+  }
+
+  static std::string first_log_line(const char* log) {
+    std::string s(log);
+    auto nl = s.find('\n');
+    if (nl != std::string::npos) s.resize(nl);
+    return s;
+  }
+
+  static int load_trivial(enum bpf_prog_type type, struct bpf_prog_load_opts* opts) {
+    struct bpf_insn insns[2] = {};
+    insns[0].code = BPF_ALU64 | BPF_MOV | BPF_K;  // r0 = 0
+    insns[1].code = BPF_JMP | BPF_EXIT;
+    return bpf_prog_load(type, "cw_trial", "GPL", insns, 2, opts);
+  }
+
+  static int retprobe_bit() {
+    std::ifstream f("/sys/bus/event_source/devices/kprobe/format/retprobe");
+    std::string s;
+    f >> s;  // "config:0"
+    auto colon = s.find(':');
+    return colon == std::string::npos ? 0 : std::atoi(s.c_str() + colon + 1);
+  }
+
+  static int ioctl_set_bpf(int pfd, int prog_fd);
+
+  void load_kallsyms() {
+    if (kallsyms_loaded_) return;
+    kallsyms_loaded_ = true;
+    std::ifstream f("/proc/kallsyms");
+    std::string line;
+    while (std::getline(f, line)) {
+      // "ffffffff81234560 t do_wp_page" or "... t name [module]"
+      std::istringstream in(line);
+      std::string addr, type, name;
+      if (!(in >> addr >> type >> name)) continue;
+      if (type != "t" && type != "T") continue;
+      auto dot = name.find('.');
+      std::string base = dot == std::string::npos ? name : name.substr(0, dot);
+      kallsyms_by_base_.emplace(base, name);
+    }
+  }
+
+  struct btf* btf_ = nullptr;
+  bool kallsyms_loaded_ = false;
+  std::multimap<std::string, std::string> kallsyms_by_base_;
+};
+
+}  // namespace
+}  // namespace cowwatch::probe
+
+#include <sys/ioctl.h>
+
+namespace cowwatch::probe {
+namespace {
+int SystemProbe::ioctl_set_bpf(int pfd, int prog_fd) { return ioctl(pfd, PERF_EVENT_IOC_SET_BPF, prog_fd); }
+}  // namespace
+
+std::unique_ptr<KernelProbe> make_system_probe() { return std::make_unique<SystemProbe>(); }
+
+}  // namespace cowwatch::probe

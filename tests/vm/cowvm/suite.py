@@ -1,0 +1,342 @@
+"""The VM-tier test: run the workloads (with cowwatchd when given) in one kernel, or on the host,
+and check expectations.ROWS. Results come back as sections (initramfs.py protocol):
+
+  probes             cowwatchd --probes
+  daemon_up          waiting for the daemon's metrics endpoint to show cowwatch_probe_info
+  vmstat_before_<w>  /proc/vmstat before workload w
+  wl_<w>             cwwl -n N w   (its "cwwl result" line)
+  vmstat_after_<w>   /proc/vmstat after it
+  settle             waiting until the wl_* per-comm series stop changing (poll, with a timeout)
+  metrics            the daemon's /metrics (busybox wget)
+  daemon_log         the daemon's stdout+stderr
+"""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+
+METRICS_PORT = 9479
+SETTLE_STABLE_POLLS = 10      # × 0.25 s = 2.5 daemon poll intervals (daemon.poll_interval = 1 s)
+SETTLE_MAX_POLLS = 160        # 40 s
+
+
+# ------------------------------------------------------------------------------------------------
+# The script /init runs (busybox sh)
+
+def vm_script(workloads, n_pages, with_daemon):
+    url = "http://127.0.0.1:%d/metrics" % METRICS_PORT
+    lines = []
+    if with_daemon:
+        lines += [
+            "section probes cowwatchd --probes",
+            # the subshell reaps the daemon and records its exit status in the log
+            "( cowwatchd; echo \"cowwatchd exited with status $?\" ) >/tmp/daemon.log 2>&1 &",
+            "daemon_up() {",
+            "  i=0",
+            "  while [ $i -lt 240 ]; do",
+            "    wget -qO- %s 2>/dev/null | grep -q '^cowwatch_probe_info' && { echo \"up after $i polls\"; return 0; }" % url,
+            "    grep -q 'cowwatchd exited' /tmp/daemon.log && { echo 'daemon exited'; return 1; }",
+            "    i=$((i+1)); usleep 250000",
+            "  done",
+            "  echo 'metrics endpoint not up after 60 s'; return 1",
+            "}",
+            "section daemon_up daemon_up",
+        ]
+    # /proc/vmstat snapshots with shell builtins only: a forked `cat` would add its own COW noise
+    lines += ["vmstat() { while read -r k v; do echo \"$k $v\"; done </proc/vmstat; }"]
+    for w in workloads:
+        lines += ["section vmstat_before_%s vmstat" % w,
+                  "section wl_%s cwwl -n %d %s" % (w, n_pages, w),
+                  "section vmstat_after_%s vmstat" % w]
+    if with_daemon:
+        lines += [
+            "settle() {",
+            "  prev=''; same=0; i=0",
+            "  while [ $i -lt %d ]; do" % SETTLE_MAX_POLLS,
+            "    cur=$(wget -qO- %s 2>/dev/null | grep 'comm=\"wl_' | md5sum)" % url,
+            "    if [ \"$cur\" = \"$prev\" ]; then same=$((same+1)); else same=0; prev=$cur; fi",
+            "    [ $same -ge %d ] && { echo \"settled after $i polls\"; return 0; }" % SETTLE_STABLE_POLLS,
+            "    i=$((i+1)); usleep 250000",
+            "  done",
+            "  echo 'per-comm series still changing after 40 s'; return 1",
+            "}",
+            "section settle settle",
+            "section metrics wget -qO- %s" % url,
+            "kill -TERM $(pidof cowwatchd) 2>/dev/null",
+            "i=0; until grep -q 'cowwatchd exited' /tmp/daemon.log || [ $i -ge 40 ]; do i=$((i+1)); usleep 250000; done",
+            "grep -q 'cowwatchd exited' /tmp/daemon.log || { echo 'cowwatchd did not exit within 10 s of SIGTERM' >>/tmp/daemon.log; kill -KILL $(pidof cowwatchd); }",
+            "section daemon_log cat /tmp/daemon.log",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------------------------------
+# Parsing
+
+def parse_vmstat(text):
+    out = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].lstrip("-").isdigit():
+            out[parts[0]] = int(parts[1])
+    return out
+
+
+def parse_result_line(text):
+    """The `cwwl result ...` line of a workload → dict (strings; numbers as int)."""
+    for line in text.splitlines():
+        if line.startswith("cwwl result "):
+            fields = {}
+            for m in re.finditer(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)', line[len("cwwl result "):]):
+                v = m.group(2).strip('"')
+                fields[m.group(1)] = int(v) if re.fullmatch(r"-?\d+", v) else v
+            return fields
+    return None
+
+
+LABEL_RE = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_metrics(text):
+    """Prometheus text format → list of (name, {labels}, value)."""
+    series = []
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r"^([a-zA-Z_:][\w:]*)(\{.*\})?\s+(\S+)", line)
+        if not m:
+            continue
+        labels = dict(LABEL_RE.findall(m.group(2) or ""))
+        try:
+            value = float(m.group(3))
+        except ValueError:
+            continue
+        series.append((m.group(1), labels, value))
+    return series
+
+
+def parse_selector(selector):
+    """metric:NAME{a="x",b!="y"} → (NAME, [(label, op, value)])."""
+    m = re.match(r"^metric:([\w:]+)(?:\{(.*)\})?$", selector)
+    if not m:
+        raise ValueError("bad metric selector %r" % selector)
+    matchers = re.findall(r'(\w+)(!=|=)"((?:[^"\\]|\\.)*)"', m.group(2) or "")
+    return m.group(1), matchers
+
+
+def metric_value(series, selector):
+    name, matchers = parse_selector(selector)
+    total, found = 0.0, False
+    for n, labels, value in series:
+        if n != name:
+            continue
+        ok = all((labels.get(k) == v) if op == "=" else (labels.get(k) != v) for k, op, v in matchers)
+        if ok:
+            total += value
+            found = True
+    return total, found
+
+
+def probe_plan(series):
+    """{hook: (strategy, target)} from cowwatch_probe_info."""
+    return {labels.get("hook"): (labels.get("strategy"), labels.get("target"))
+            for n, labels, _ in series if n == "cowwatch_probe_info"}
+
+
+# ------------------------------------------------------------------------------------------------
+# Evaluation
+
+def kernel_matches(pattern, release):
+    m = re.match(r"^(<=|>=|<|>|==)(\d+)\.(\d+)$", pattern)
+    if not m:
+        return re.search(pattern, release) is not None
+    rv = tuple(int(x) for x in re.match(r"^(\d+)\.(\d+)", release).groups())
+    want = (int(m.group(2)), int(m.group(3)))
+    return {"<": rv < want, "<=": rv <= want, ">": rv > want, ">=": rv >= want, "==": rv == want}[m.group(1)]
+
+
+@dataclass
+class Outcome:
+    row: object
+    measured: object            # number, or None when not measurable
+    expected: int
+    status: str                 # PASS FAIL PENDING XPASS SKIP
+    detail: str = ""
+
+
+@dataclass
+class RunData:
+    release: str
+    results: dict = field(default_factory=dict)     # workload → result fields
+    vmstat: dict = field(default_factory=dict)      # workload → {counter: delta}
+    series: list = None                             # parsed metrics, or None without a daemon
+    probes_text: str = ""
+    daemon_log: str = ""
+    notes: list = field(default_factory=list)
+
+
+def evaluate(rows, data, host=False, hook_of_metric=None):
+    outcomes = []
+    plan = probe_plan(data.series) if data.series is not None else {}
+    for row in rows:
+        if not kernel_matches(row.kernels, data.release):
+            continue
+        expected, lo, hi = row.expected, row.lo, row.hi
+        kind = row.selector.split(":", 1)[0]
+        if host and (kind != "metric" or row.vm_only):
+            continue
+        measured, detail = None, ""
+        if row.workload not in data.results:
+            outcomes.append(Outcome(row, None, expected, "FAIL", "workload %s produced no result line" % row.workload))
+            continue
+        if kind == "wl":
+            measured = data.results[row.workload].get(row.selector[3:])
+            if measured is None:
+                detail = "key missing from the result line"
+        elif kind == "vmstat":
+            measured = data.vmstat.get(row.workload, {}).get(row.selector[7:])
+            if measured is None:
+                detail = "counter missing from /proc/vmstat"
+        elif kind == "metric":
+            if data.series is None:
+                outcomes.append(Outcome(row, None, expected, "SKIP", "no daemon in this run"))
+                continue
+            name, _ = parse_selector(row.selector)
+            hook = (hook_of_metric or {}).get(name)
+            strategy = plan.get(hook, (None, None))[0] if hook else None
+            if host and strategy == "unavailable":
+                expected, lo, hi = 0, 0, 0
+                detail = "hook %s unavailable here: must report nothing" % hook
+            elif hook:
+                detail = "hook %s: %s" % (hook, strategy or "not in probe plan")
+            value, found = metric_value(data.series, row.selector)
+            measured = int(value) if value == int(value) else value
+            if not found:
+                detail += " (no such series: 0)"
+        else:
+            raise ValueError("unknown selector kind in %r" % row.selector)
+        ok = measured is not None and expected - lo <= measured <= expected + hi
+        if row.pending:
+            status = "XPASS" if ok else "PENDING"
+            detail = (detail + "; pending: " + row.pending).strip("; ")
+        else:
+            status = "PASS" if ok else "FAIL"
+        outcomes.append(Outcome(row, measured, expected, status, detail))
+    return outcomes
+
+
+def format_outcomes(outcomes):
+    lines = []
+    for o in outcomes:
+        r = o.row
+        tol = "" if (r.lo, r.hi) == (0, 0) else " (-%d/+%d)" % (r.lo, r.hi)
+        if o.expected != r.expected:
+            tol = ""
+        lines.append("%-7s %-16s %-70s expected %s%s measured %s%s" % (
+            o.status, r.workload, r.selector, o.expected, tol, o.measured,
+            ("  [" + o.detail + "]") if o.detail else ""))
+    return "\n".join(lines)
+
+
+def run_data_from_sections(release, sections, workloads, with_daemon):
+    data = RunData(release=release)
+    for w in workloads:
+        res = parse_result_line(sections.get("wl_" + w, ""))
+        if res is not None:
+            data.results[w] = res
+        before = parse_vmstat(sections.get("vmstat_before_" + w, ""))
+        after = parse_vmstat(sections.get("vmstat_after_" + w, ""))
+        data.vmstat[w] = {k: after[k] - before[k] for k in after if k in before}
+    if with_daemon:
+        data.series = parse_metrics(sections.get("metrics", ""))
+        data.probes_text = sections.get("probes", "")
+        data.daemon_log = sections.get("daemon_log", "")
+    return data
+
+
+# ------------------------------------------------------------------------------------------------
+# Host run (no VM): the same workloads under the host kernel, with the daemon
+
+def _http_get(url, timeout=2.0):
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return r.read().decode("utf-8", "replace")
+
+
+def _free_port():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def host_run(cwwl, daemon, workloads, n_pages, log):
+    """Run on the host. Returns (sections dict, notes)."""
+    sections, notes = {}, []
+    tmp = tempfile.mkdtemp(prefix="cowvm-host-")
+    port = _free_port()
+    url = "http://127.0.0.1:%d/metrics" % port
+    config = os.path.join(tmp, "cowwatch.yaml")
+    with open(config, "w") as f:
+        f.write('metrics:\n  listen: "127.0.0.1:%d"\ncontrol_socket:\n  path: %s/cowwatch.sock\n' % (port, tmp))
+    daemon_log = os.path.join(tmp, "daemon.log")
+    proc = None
+    try:
+        sections["probes"] = subprocess.run([daemon, "--config", config, "--probes"], capture_output=True,
+                                            text=True, timeout=60).stdout
+        logf = open(daemon_log, "w")
+        proc = subprocess.Popen([daemon, "--config", config], stdout=logf, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if "cowwatch_probe_info" in _http_get(url):
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None:
+                raise RuntimeError("cowwatchd exited with status %s" % proc.returncode)
+            if time.monotonic() > deadline:
+                raise RuntimeError("metrics endpoint %s not up after 60 s" % url)
+            time.sleep(0.25)
+        env = dict(os.environ, CWWL_TMPDIR=tmp, CWWL_ODIRECT_PATH=os.path.join(tmp, "odirect"))
+        for w in workloads:
+            with open("/proc/vmstat") as f:
+                sections["vmstat_before_" + w] = f.read()
+            sections["wl_" + w] = subprocess.run([cwwl, "-n", str(n_pages), w], capture_output=True, text=True,
+                                                 env=env, timeout=120).stdout
+            with open("/proc/vmstat") as f:
+                sections["vmstat_after_" + w] = f.read()
+        prev, same, polls = None, 0, 0
+        while polls < SETTLE_MAX_POLLS and same < SETTLE_STABLE_POLLS:
+            cur = "\n".join(l for l in _http_get(url).splitlines() if 'comm="wl_' in l)
+            same = same + 1 if cur == prev else 0
+            prev, polls = cur, polls + 1
+            time.sleep(0.25)
+        sections["settle"] = "settled after %d polls" % polls if same >= SETTLE_STABLE_POLLS else "did not settle"
+        sections["metrics"] = _http_get(url)
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                notes.append("cowwatchd did not exit within 10 s of SIGTERM")
+        if os.path.exists(daemon_log):
+            with open(daemon_log) as f:
+                sections["daemon_log"] = f.read()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return sections, notes
+
+
+def format_probe_info(series):
+    return ["cowwatch_probe_info{%s}" % ",".join('%s="%s"' % kv for kv in sorted(labels.items()))
+            for n, labels, _ in series if n == "cowwatch_probe_info"]

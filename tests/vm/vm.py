@@ -1,0 +1,219 @@
+#!/usr/bin/env python3
+"""Boot Debian kernels under QEMU with a busybox initramfs (see tests/vm/README.md).
+
+  vm.py fetch [--target 6.1 --target 6.12 --target newest]
+  vm.py shell --kernel {6.1,6.12,newest} --bin PATH [--bin PATH ...] [--file SRC:DST ...] --run 'CMD'
+  vm.py test  --kernel {6.1,6.12,newest} --cwwl PATH [--daemon PATH]   (the ctest VM tier)
+  vm.py test  --host --cwwl PATH --daemon PATH                          (the same on the host kernel)
+
+Exit status of `test`: 0 pass, 1 fail, 77 skipped (qemu or the registry unreachable and nothing
+cached, or not root on the host) — except with CI=true, where a skip is a failure (1).
+"""
+
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import expectations  # noqa: E402
+from cowvm import kernels, initramfs, qemu, suite  # noqa: E402
+
+SKIP = 77
+
+
+def log(msg):
+    print("[vm] " + msg, file=sys.stderr, flush=True)
+
+
+def cmd_fetch(args):
+    status = 0
+    for target in args.target or list(kernels.TARGETS):
+        try:
+            k, notes = kernels.fetch(target, log, force_update=args.update)
+        except kernels.RegistryError as e:
+            cached = kernels.cached(target)
+            log("%s: registry error: %s" % (target, e))
+            if cached:
+                print("%s\t%s\t%s\t(cached)" % (target, cached[0].release, cached[0].vmlinuz))
+                continue
+            status = SKIP
+            continue
+        for n in notes:
+            log("%s: %s" % (target, n))
+        print("%s\t%s\t%s\tconfig=%s\t%s" % (target, k.release, k.vmlinuz, k.config,
+                                              "booted-ok" if k.has_booted() else "not-yet-booted"))
+    return status
+
+
+def _parse_files(specs):
+    files = []
+    for spec in specs or []:
+        src, sep, dst = spec.partition(":")
+        if not sep or not dst.startswith("/"):
+            raise SystemExit("--file wants SRC:/ABS/DST, got %r" % spec)
+        files.append((src, dst))
+    return files
+
+
+def cmd_shell(args):
+    try:
+        kernel, notes = qemu.kernel_for(args.kernel, log)
+    except kernels.RegistryError as e:
+        log("SKIP: registry unreachable and nothing cached: %s" % e)
+        return SKIP
+    for n in notes:
+        log(n)
+    spec = initramfs.Spec(bins=args.bin or [], files=_parse_files(args.file),
+                          script=args.run, modules=initramfs.DEFAULT_MODULES + (args.module or []))
+    result = qemu.boot_with_fallback(kernel, spec, timeout=args.timeout, log=log,
+                                     allow_fallback=(args.kernel == "newest"))
+    if result.kernel is not kernel:
+        log("NOTE: ran on fallback kernel %s" % result.kernel.release)
+    section = result.sections.get("cmd")
+    if section is None:
+        log("FAILED: %s" % result.failure)
+        log("kernel %s; console tail:\n%s" % (result.kernel.release, result.console_tail(60)))
+        return 2 if result.rc is None else result.rc
+    print("===== %s: output of %r =====" % (result.kernel.release, args.run))
+    sys.stdout.write(section)
+    print("===== end (exit %s, %.1fs wall) =====" % (result.rc, result.wall))
+    if args.console:
+        log("console:\n" + result.console)
+    return result.rc if result.rc is not None else 2
+
+
+def skip(reason):
+    """Exit status for a skipped tier: 77, or a failure when CI=true (CI must run this tier)."""
+    if os.environ.get("CI") == "true":
+        print("FAIL: CI=true and the VM tier would be skipped: %s" % reason)
+        return 1
+    print("SKIP: %s" % reason)
+    return SKIP
+
+
+def _report_failure_context(data, result=None, tail=60):
+    if data is not None:
+        print("--- kernel: %s" % data.release)
+        if data.series is not None:
+            plan = [l for l in suite.format_probe_info(data.series)]
+            print("--- probe plan (cowwatch_probe_info):\n" + ("\n".join(plan) or "(no cowwatch_probe_info series)"))
+        if data.probes_text:
+            print("--- cowwatchd --probes:\n" + data.probes_text.rstrip())
+        if data.daemon_log:
+            print("--- daemon log (tail):\n" + "\n".join(data.daemon_log.splitlines()[-40:]))
+    if result is not None:
+        print("--- console tail (%s):\n%s" % (result.kernel.release, result.console_tail(tail)))
+
+
+def cmd_test(args):
+    workloads = args.workload or expectations.WORKLOADS
+    with_daemon = bool(args.daemon)
+    if with_daemon and not os.path.exists(args.daemon):
+        print("FAIL: daemon binary %s does not exist" % args.daemon)
+        return 1
+    result = None
+    if args.host:
+        if os.geteuid() != 0:
+            return skip("the host-kernel test needs root (BPF, io_uring pins, /proc/vmstat deltas)")
+        if not with_daemon:
+            return skip("the host-kernel test needs --daemon")
+        try:
+            sections, notes = suite.host_run(args.cwwl, args.daemon, workloads, expectations.N, log)
+        except RuntimeError as e:
+            print("FAIL: %s" % e)
+            return 1
+        release = os.uname().release
+    else:
+        if not qemu.qemu_available():
+            return skip("%s not installed" % qemu.QEMU)
+        try:
+            kernel, notes = qemu.kernel_for(args.kernel, log)
+        except kernels.RegistryError as e:
+            return skip("Debian registry unreachable and no cached %s kernel: %s" % (args.kernel, e))
+        spec = initramfs.Spec(bins=[args.cwwl] + ([args.daemon] if with_daemon else []),
+                              script=suite.vm_script(workloads, expectations.N, with_daemon),
+                              script_is_init_body=True)
+        result = qemu.boot_with_fallback(kernel, spec, timeout=args.timeout, log=log,
+                                         allow_fallback=(args.kernel == "newest"))
+        notes = notes + result.notes
+        release = result.kernel.release
+        if result.failure:
+            print("FAIL: kernel %s: %s (%d attempt(s), %.0f s)" % (release, result.failure, result.attempts,
+                                                                   result.wall))
+            for n in notes:
+                print("note: " + n)
+            data = suite.run_data_from_sections(release, result.sections, workloads, with_daemon)
+            _report_failure_context(data, result)
+            return 1
+        sections = result.sections
+        log("kernel %s: VM ran %.1f s" % (release, result.wall))
+    for n in notes:
+        print("note: " + n)
+    data = suite.run_data_from_sections(release, sections, workloads, with_daemon)
+    problems = []
+    for w in workloads:
+        res = data.results.get(w)
+        if res is None or res.get("status") != "ok":
+            problems.append("workload %s: %s" % (w, res.get("error", res.get("status")) if res else
+                                                 "no result line:\n" + sections.get("wl_" + w, "(no section)")))
+    if result is not None:
+        problems += ["setup step failed in /init: %s" % f for f in result.setup_failures()]
+    if with_daemon:
+        for name in ("daemon_up", "settle"):
+            if result is not None and result.section_rc.get(name, 1) != 0:
+                problems.append("%s: %s" % (name, sections.get(name, "(missing)").strip()))
+        if not args.host and not sections.get("metrics", "").strip():
+            problems.append("no metrics were scraped")
+    outcomes = suite.evaluate(expectations.ROWS, data, host=args.host,
+                              hook_of_metric=expectations.HOOK_OF_METRIC)
+    print("kernel %s%s, N=%d, daemon: %s" % (release, " (host)" if args.host else "", expectations.N,
+                                             args.daemon or "none (workload observations only)"))
+    print(suite.format_outcomes(outcomes))
+    for w in workloads:
+        if w in data.results:
+            print("result %s" % " ".join("%s=%s" % kv for kv in data.results[w].items()))
+        d = data.vmstat.get(w, {})
+        print("vmstat delta around %s (/init): %s" % (w, " ".join(
+            "%s=%s" % (k, d.get(k)) for k in ("pgreuse", "pswpout", "nr_foll_pin_acquired", "pgfault"))))
+    failed = [o for o in outcomes if o.status == "FAIL"]
+    pending = [o for o in outcomes if o.status in ("PENDING", "XPASS")]
+    print("summary: %d pass, %d fail, %d pending/xpass, %d skipped; %d other problem(s)" % (
+        sum(o.status == "PASS" for o in outcomes), len(failed), len(pending),
+        sum(o.status == "SKIP" for o in outcomes), len(problems)))
+    for p in problems:
+        print("PROBLEM: " + p)
+    if failed or problems:
+        _report_failure_context(data, result)
+        return 1
+    return 0
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    f = sub.add_parser("fetch", help="download/cache kernels and print their paths")
+    f.add_argument("--target", action="append", choices=list(kernels.TARGETS))
+    f.add_argument("--update", action="store_true", help="refresh apt lists even if fresh")
+    s = sub.add_parser("shell", help="boot a kernel and run one shell command in it")
+    s.add_argument("--kernel", required=True, choices=list(kernels.TARGETS))
+    s.add_argument("--bin", action="append", help="binary to put in /usr/bin (with its shared libs)")
+    s.add_argument("--file", action="append", help="SRC:/ABS/DST extra file (dirs copied recursively)")
+    s.add_argument("--module", action="append", help="extra kernel module to insmod (brd is always loaded)")
+    s.add_argument("--run", required=True, help="command run under /bin/sh in the VM")
+    s.add_argument("--timeout", type=float, default=180.0, help="VM wall-clock timeout, seconds")
+    s.add_argument("--console", action="store_true", help="also print the whole serial console")
+    t = sub.add_parser("test", help="run the workloads and check expectations.py (ctest VM tier)")
+    where = t.add_mutually_exclusive_group(required=True)
+    where.add_argument("--kernel", choices=list(kernels.TARGETS))
+    where.add_argument("--host", action="store_true", help="run on the host kernel (no VM)")
+    t.add_argument("--cwwl", required=True, help="the workload binary (static)")
+    t.add_argument("--daemon", help="cowwatchd; without it only workload observations are checked")
+    t.add_argument("--workload", action="append", help="run only these workloads (default: all)")
+    t.add_argument("--timeout", type=float, default=200.0, help="VM wall-clock timeout, seconds")
+    args = p.parse_args(argv)
+    return {"fetch": cmd_fetch, "shell": cmd_shell, "test": cmd_test}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

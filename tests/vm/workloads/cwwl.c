@@ -1,0 +1,474 @@
+// cwwl — copy-on-write workloads with known ground truth, for the VM tier (tests/vm).
+//
+//   cwwl [-n PAGES] [-t] WORKLOAD...      run workloads, one result line each
+//   cwwl list                             print the workload names
+//
+// Every workload runs in a fresh "runner" process forked from cwwl; each measured process (runner
+// or its child) sets a distinctive comm with prctl(PR_SET_NAME) right after fork, so per-comm metrics
+// isolate it. Pages are anonymous 4 KiB pages with MADV_NOHUGEPAGE (with -t: 2 MiB aligned and
+// MADV_HUGEPAGE). One line per workload:
+//   cwwl result workload=NAME n=N status=ok key=value ...
+// Keys are the workload's own observations: minor faults of the measured loop (getrusage), syscall
+// results, VmSwap, and /proc/vmstat deltas around the whole workload (vm_<counter>). Expected
+// values are in tests/vm/expectations.py.
+//
+// Build: gcc -O2 -static (the initramfs has no libc).
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/io_uring.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
+
+enum { PAGE = 4096, HUGE = 2 << 20, MAX_OBS = 24, PIPE_BYTES = 1 << 20 };
+
+static long n_pages = 512;
+static int use_thp;
+
+// ---------------------------------------------------------------------------------------------
+// Observations: written by runner and children into a MAP_SHARED page created (and pre-faulted)
+// by cwwl before the runner is forked, so recording them causes no write-protect fault.
+
+struct observation {
+  char key[32];
+  long value;
+};
+
+struct observations {
+  int count;
+  char failure[200];
+  struct observation items[MAX_OBS];
+};
+
+static struct observations *obs;
+
+static void observe(const char *key, long value) {
+  for (int i = 0; i < obs->count; i++) {
+    if (strcmp(obs->items[i].key, key) == 0) {
+      obs->items[i].value = value;
+      return;
+    }
+  }
+  if (obs->count < MAX_OBS) {
+    snprintf(obs->items[obs->count].key, sizeof obs->items[0].key, "%s", key);
+    obs->items[obs->count].value = value;
+    obs->count++;
+  }
+}
+
+static void fail(const char *fmt, ...) {
+  if (obs->failure[0]) return;  // keep the first failure
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(obs->failure, sizeof obs->failure, fmt, ap);
+  va_end(ap);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+static void set_comm(const char *name) { prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0); }
+
+static long minflt(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_minflt;
+}
+
+// N pages of private anonymous memory, not yet faulted in.
+static char *alloc_pages(long n) {
+  size_t len = (size_t)n * PAGE;
+  size_t map_len = use_thp ? len + HUGE : len;
+  char *p = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) {
+    fail("mmap: %s", strerror(errno));
+    _exit(1);
+  }
+  if (use_thp) p = (char *)(((uintptr_t)p + HUGE - 1) & ~(uintptr_t)(HUGE - 1));
+  if (madvise(p, len, use_thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE) != 0) fail("madvise(HUGEPAGE flag): %s", strerror(errno));
+  return p;
+}
+
+// Write one byte per page; returns the minor faults this took.
+static long write_pages(char *p, long n, char value) {
+  long before = minflt();
+  for (long i = 0; i < n; i++) ((volatile char *)p)[i * PAGE] = value;
+  return minflt() - before;
+}
+
+static long read_pages(const char *p, long n) {
+  long before = minflt();
+  long sum = 0;
+  for (long i = 0; i < n; i++) sum += ((const volatile char *)p)[i * PAGE];
+  (void)sum;
+  return minflt() - before;
+}
+
+static char *populated_pages(long n) {
+  char *p = alloc_pages(n);
+  write_pages(p, n, 1);
+  return p;
+}
+
+static long vmswap_kb(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  long kb = -1;
+  if (!f) return -1;
+  while (fgets(line, sizeof line, f))
+    if (sscanf(line, "VmSwap: %ld kB", &kb) == 1) break;
+  fclose(f);
+  return kb;
+}
+
+// Fork a child that sets `comm`, runs body(arg) and exits with its status.
+static pid_t fork_child(const char *comm, int (*body)(void *), void *arg) {
+  pid_t pid = fork();
+  if (pid < 0) {
+    fail("fork: %s", strerror(errno));
+    return -1;
+  }
+  if (pid == 0) {
+    set_comm(comm);
+    _exit(body ? body(arg) : 0);
+  }
+  return pid;
+}
+
+static int wait_child(pid_t pid) {
+  int status = 0;
+  if (pid <= 0) return -1;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fail("child %d: status 0x%x", pid, status);
+  return status;
+}
+
+// A child that blocks until the parent closes the write end of a pipe: keeps pages COW-shared.
+struct holder {
+  int fds[2];
+};
+
+static int hold_body(void *arg) {
+  struct holder *h = arg;
+  char c;
+  close(h->fds[1]);
+  while (read(h->fds[0], &c, 1) < 0 && errno == EINTR) {
+  }
+  return 0;
+}
+
+static pid_t start_holder(struct holder *h, const char *comm) {
+  if (pipe(h->fds) != 0) {
+    fail("pipe: %s", strerror(errno));
+    return -1;
+  }
+  pid_t pid = fork_child(comm, hold_body, h);
+  close(h->fds[0]);
+  return pid;
+}
+
+static void stop_holder(struct holder *h, pid_t pid) {
+  close(h->fds[1]);
+  wait_child(pid);
+}
+
+// Long-term pin of [p, p+n pages) via io_uring registered buffers (raw syscalls, no liburing).
+// Returns the ring fd (keep it open to keep the pin) or -1.
+static int pin_with_io_uring(char *p, long n) {
+  struct io_uring_params params;
+  memset(&params, 0, sizeof params);
+  int fd = (int)syscall(__NR_io_uring_setup, 4, &params);
+  if (fd < 0) {
+    fail("io_uring_setup: %s", strerror(errno));
+    return -1;
+  }
+  struct iovec iov = {.iov_base = p, .iov_len = (size_t)n * PAGE};
+  if (syscall(__NR_io_uring_register, fd, IORING_REGISTER_BUFFERS, &iov, 1) != 0) {
+    fail("IORING_REGISTER_BUFFERS: %s", strerror(errno));
+    close(fd);
+    return -1;
+  }
+  observe("pinned_pages", n);
+  return fd;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workloads. Each runs in a fresh runner process; `comm` in the table is the runner's.
+
+static char *shared_buf;  // the runner's populated pages, inherited by children
+
+static int child_write_body(void *arg) {
+  (void)arg;
+  observe("child_minflt", write_pages(shared_buf, n_pages, 2));
+  return 0;
+}
+
+// 1. fork; the child writes N parent-populated pages: N copies (reason shared) in the child.
+static void wl_cow_child(void) {
+  shared_buf = populated_pages(n_pages);
+  wait_child(fork_child("wl_cow_child", child_write_body, NULL));
+}
+
+// 2. fork, the child exits, then the parent writes the same pages: N reuses.
+static void wl_cow_reuse(void) {
+  shared_buf = populated_pages(n_pages);
+  wait_child(fork_child("wl_reuse_child", NULL, NULL));
+  observe("parent_minflt", write_pages(shared_buf, n_pages, 3));
+}
+
+// 3a. read fresh anon memory (maps the zero page), then write: N copies, reason zero_page.
+static void wl_zero_page(void) {
+  char *p = alloc_pages(n_pages);
+  observe("read_minflt", read_pages(p, n_pages));
+  observe("write_minflt", write_pages(p, n_pages, 1));
+}
+
+// 3b. first write to a read-faulted MAP_PRIVATE file mapping (tmpfs file): N copies, reason file.
+static void wl_file_private(void) {
+  const char *dir = getenv("CWWL_TMPDIR") ? getenv("CWWL_TMPDIR") : "/tmp";
+  char path[256];
+  snprintf(path, sizeof path, "%s/cwwl-file-%d", dir, getpid());
+  int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) return fail("open %s: %s", path, strerror(errno));
+  unlink(path);
+  char page[PAGE];
+  memset(page, 7, sizeof page);
+  for (long i = 0; i < n_pages; i++)
+    if (write(fd, page, PAGE) != PAGE) return fail("write %s: %s", path, strerror(errno));
+  char *p = mmap(NULL, (size_t)n_pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+  if (p == MAP_FAILED) return fail("mmap file: %s", strerror(errno));
+  observe("read_minflt", read_pages(p, n_pages));
+  observe("write_minflt", write_pages(p, n_pages, 1));
+  close(fd);
+}
+
+// 4a. process_vm_readv from a COW-shared buffer of another process: N unshare faults in that mm.
+static void wl_unshare_pvr(void) {
+  shared_buf = populated_pages(n_pages);
+  char *dst = populated_pages(n_pages);
+  struct holder h;
+  pid_t target = start_holder(&h, "wl_pvr_target");
+  struct iovec local = {.iov_base = dst, .iov_len = (size_t)n_pages * PAGE};
+  struct iovec remote = {.iov_base = shared_buf, .iov_len = (size_t)n_pages * PAGE};
+  long before = minflt();  // GUP faults (the unshares, on the target's mm) count for the caller
+  ssize_t got = process_vm_readv(target, &local, 1, &remote, 1, 0);
+  observe("readv_minflt", minflt() - before);
+  if (got < 0) fail("process_vm_readv: %s", strerror(errno));
+  observe("readv_bytes", got);
+  stop_holder(&h, target);
+}
+
+// 4b. O_DIRECT write from a COW-shared buffer: FOLL_PIN on 6.12+ → N unshares; 6.1 uses FOLL_GET → 0.
+static void wl_unshare_odirect(void) {
+  const char *path = getenv("CWWL_ODIRECT_PATH");
+  if (!path) path = access("/dev/ram0", F_OK) == 0 ? "/dev/ram0" : "/var/tmp/cwwl-odirect";
+  shared_buf = populated_pages(n_pages);
+  struct holder h;
+  pid_t sharer = start_holder(&h, "wl_odio_child");
+  int fd = open(path, O_WRONLY | O_CREAT | O_DIRECT, 0600);
+  if (fd < 0) {
+    fail("open %s O_DIRECT: %s", path, strerror(errno));
+  } else {
+    long before = minflt();
+    ssize_t wrote = write(fd, shared_buf, (size_t)n_pages * PAGE);
+    observe("odirect_minflt", minflt() - before);
+    if (wrote < 0) fail("O_DIRECT write %s: %s", path, strerror(errno));
+    observe("odirect_bytes", wrote);
+    close(fd);
+  }
+  stop_holder(&h, sharer);
+  if (strncmp(path, "/dev/", 5) != 0) unlink(path);
+}
+
+// 5. long-term pin (io_uring registered buffer), then fork: pinned pages are copied at fork; no
+//    COW faults afterwards in child or parent.
+static void wl_iouring_fork(void) {
+  shared_buf = populated_pages(n_pages);
+  int ring = pin_with_io_uring(shared_buf, n_pages);
+  if (ring < 0) return;
+  wait_child(fork_child("wl_pin_child", child_write_body, NULL));
+  observe("parent_minflt", write_pages(shared_buf, n_pages, 4));
+  close(ring);
+}
+
+// 6a. MADV_PAGEOUT of N anon pages (swap on a ramdisk): N swap adds.
+static void pageout(int pinned) {
+  char *p = populated_pages(n_pages);
+  int ring = -1;
+  if (pinned && (ring = pin_with_io_uring(p, n_pages)) < 0) return;
+  if (madvise(p, (size_t)n_pages * PAGE, MADV_PAGEOUT) != 0) fail("MADV_PAGEOUT: %s", strerror(errno));
+  observe("vmswap_kb", vmswap_kb());
+  if (ring >= 0) close(ring);
+}
+
+static void wl_pageout(void) { pageout(0); }
+
+// 6b. the same with the buffer pinned: 0 swap adds.
+static void wl_pinned_pageout(void) { pageout(1); }
+
+// 7. vmsplice references in pipes, then fork+exit, then a parent write: copies, reason extra_ref
+//    (mapcount 1 but an extra reference from the pipe).
+static void wl_vmsplice_ref(void) {
+  shared_buf = populated_pages(n_pages);
+  long spliced = 0;
+  while (spliced < n_pages) {
+    int fds[2];
+    if (pipe(fds) != 0) return fail("pipe: %s", strerror(errno));
+    fcntl(fds[1], F_SETPIPE_SZ, PIPE_BYTES);  // may be capped for non-root; use what we get
+    long cap = fcntl(fds[1], F_GETPIPE_SZ) / PAGE;
+    long chunk = n_pages - spliced < cap ? n_pages - spliced : cap;
+    struct iovec iov = {.iov_base = shared_buf + spliced * PAGE, .iov_len = (size_t)chunk * PAGE};
+    while (iov.iov_len > 0) {
+      ssize_t r = vmsplice(fds[1], &iov, 1, 0);
+      if (r <= 0) return fail("vmsplice: %s", r < 0 ? strerror(errno) : "0 bytes");
+      iov.iov_base = (char *)iov.iov_base + r;
+      iov.iov_len -= (size_t)r;
+    }
+    spliced += chunk;
+    // pipes stay open: their page references are the point
+  }
+  observe("spliced_pages", spliced);
+  wait_child(fork_child("wl_vsp_child", NULL, NULL));
+  observe("parent_minflt", write_pages(shared_buf, n_pages, 5));
+}
+
+// 8. soft-dirty tracking (clear_refs 4) write-protects exclusive pages; writes: N reuses.
+static void wl_softdirty(void) {
+  char *p = populated_pages(n_pages);
+  int fd = open("/proc/self/clear_refs", O_WRONLY);
+  if (fd < 0 || write(fd, "4", 1) != 1) return fail("clear_refs: %s", strerror(errno));
+  close(fd);
+  observe("write_minflt", write_pages(p, n_pages, 6));
+}
+
+// Noise reference: fork + child exit (≈ 8 faults on the runner's own stack/data).
+static void wl_baseline(void) { wait_child(fork_child("wl_base_child", NULL, NULL)); }
+
+struct workload {
+  const char *name;
+  const char *comm;  // the runner's comm
+  void (*run)(void);
+};
+
+static const struct workload workloads[] = {
+    {"baseline", "wl_base_parent", wl_baseline},
+    {"cow_child", "wl_cow_parent", wl_cow_child},
+    {"cow_reuse", "wl_reuse_parent", wl_cow_reuse},
+    {"zero_page", "wl_zero", wl_zero_page},
+    {"file_private", "wl_file", wl_file_private},
+    {"unshare_pvr", "wl_pvr_reader", wl_unshare_pvr},
+    {"unshare_odirect", "wl_odio", wl_unshare_odirect},
+    {"iouring_fork", "wl_pin_parent", wl_iouring_fork},
+    {"pageout", "wl_pageout", wl_pageout},
+    {"pinned_pageout", "wl_pin_pageout", wl_pinned_pageout},
+    {"vmsplice_ref", "wl_vsp_parent", wl_vmsplice_ref},
+    {"softdirty", "wl_softdirty", wl_softdirty},
+};
+
+// ---------------------------------------------------------------------------------------------
+// /proc/vmstat deltas around a workload
+
+static const char *const vmstat_keys[] = {"pgreuse", "pswpout", "nr_foll_pin_acquired", "nr_foll_pin_released",
+                                          "thp_fault_alloc", "pgfault"};
+enum { N_VMSTAT = sizeof vmstat_keys / sizeof vmstat_keys[0] };
+
+static void read_vmstat(long values[N_VMSTAT]) {
+  char name[64];
+  long v;
+  for (int i = 0; i < N_VMSTAT; i++) values[i] = -1;
+  FILE *f = fopen("/proc/vmstat", "r");
+  if (!f) return;
+  while (fscanf(f, "%63s %ld", name, &v) == 2)
+    for (int i = 0; i < N_VMSTAT; i++)
+      if (strcmp(name, vmstat_keys[i]) == 0) values[i] = v;
+  fclose(f);
+}
+
+static int run_workload(const struct workload *w) {
+  memset(obs, 0, sizeof *obs);
+  long before[N_VMSTAT], after[N_VMSTAT];
+  read_vmstat(before);
+  pid_t pid = fork();
+  if (pid < 0) {
+    perror("fork");
+    return 1;
+  }
+  if (pid == 0) {
+    set_comm(w->comm);
+    w->run();
+    _exit(obs->failure[0] ? 1 : 0);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  read_vmstat(after);
+  int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && !obs->failure[0];
+  printf("cwwl result workload=%s n=%ld comm=%s status=%s", w->name, n_pages, w->comm, ok ? "ok" : "fail");
+  for (int i = 0; i < obs->count; i++) printf(" %s=%ld", obs->items[i].key, obs->items[i].value);
+  for (int i = 0; i < N_VMSTAT; i++)
+    if (before[i] >= 0 && after[i] >= 0) printf(" vm_%s=%ld", vmstat_keys[i], after[i] - before[i]);
+  if (!ok) printf(" error=\"%s (exit status 0x%x)\"", obs->failure, status);
+  printf("\n");
+  fflush(stdout);
+  return ok ? 0 : 1;
+}
+
+static void usage(void) {
+  fprintf(stderr, "usage: cwwl [-n PAGES] [-t] WORKLOAD...|all|list\n");
+  exit(2);
+}
+
+int main(int argc, char **argv) {
+  int opt;
+  while ((opt = getopt(argc, argv, "n:t")) != -1) {
+    if (opt == 'n')
+      n_pages = strtol(optarg, NULL, 10);
+    else if (opt == 't')
+      use_thp = 1;
+    else
+      usage();
+  }
+  if (optind >= argc || n_pages <= 0) usage();
+  const size_t n_workloads = sizeof workloads / sizeof workloads[0];
+  if (strcmp(argv[optind], "list") == 0) {
+    for (size_t i = 0; i < n_workloads; i++) printf("%s %s\n", workloads[i].name, workloads[i].comm);
+    return 0;
+  }
+  obs = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (obs == MAP_FAILED) {
+    perror("mmap");
+    return 1;
+  }
+  memset(obs, 0, PAGE);  // fault it in now: later writes from children take no fault
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  int failures = 0;
+  for (int a = optind; a < argc; a++) {
+    int matched = 0;
+    for (size_t i = 0; i < n_workloads; i++) {
+      if (strcmp(argv[a], "all") == 0 || strcmp(argv[a], workloads[i].name) == 0) {
+        failures += run_workload(&workloads[i]);
+        matched = 1;
+      }
+    }
+    if (!matched) {
+      fprintf(stderr, "cwwl: unknown workload %s\n", argv[a]);
+      failures++;
+    }
+  }
+  return failures ? 1 : 0;
+}
