@@ -39,7 +39,7 @@ def variable(name, label, query):
         "type": "query",
         "datasource": DATASOURCE,
         "definition": query,
-        "query": {"query": query, "refId": f"{name}-variable"},
+        "query": query,
         "refresh": 2,
         "includeAll": True,
         "multi": True,

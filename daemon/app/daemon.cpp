@@ -31,7 +31,7 @@ loader::KernelOptions kernel_options(const config::Config& c) {
   return k;
 }
 
-Level log_level(config::LogLevel l) {
+Level log_level_of(config::LogLevel l) {
   switch (l) {
     case config::LogLevel::kDebug: return Level::kDebug;
     case config::LogLevel::kInfo: return Level::kInfo;
@@ -96,7 +96,7 @@ int run_daemon(const Options& options) {
     return kExitUsage;
   }
   config::Config config = loaded.value();
-  set_log_level(options.verbose ? Level::kDebug : log_level(config.daemon.log_level));
+  set_log_level(options.verbose ? Level::kDebug : log_level_of(config.daemon.log_level));
   if (options.probes) return print_probes(options, config);
 
   extern int serve(const Options& options, const config::Config& config,

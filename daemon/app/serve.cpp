@@ -1,29 +1,345 @@
-// The running daemon: kernel session → aggregator → exporters, driven by one event loop.
+// The running daemon: kernel session → aggregator → {metrics, alerts, control socket}, driven by
+// one event loop (ring-buffer fd, drain and poll timers, watchdog, signals). Start-up is the list
+// of steps in serve(); teardown is the destructors of Runtime's members, in reverse order.
+#include <bpf/libbpf.h>
+#include <grp.h>
+#include <signal.h>
+#include <cstring>
+#include <sys/stat.h>
+
+#include <ctime>
+#include <fstream>
 #include <iostream>
 #include <optional>
+#include <prometheus/exposer.h>
 
+#include "alerts/alert_engine.h"
+#include "alerts/alert_log.h"
+#include "alerts/clock.h"
+#include "app/alert_feed.h"
 #include "app/daemon.h"
 #include "app/event_loop.h"
 #include "app/log.h"
+#include "app/model_backend.h"
 #include "app/plan_text.h"
 #include "app/system.h"
 #include "config/config.h"
+#include "cowwatch_version.h"
+#include "export/alert_metrics.h"
+#include "export/alertmanager_client.h"
+#include "export/control_server.h"
+#include "export/metrics_collector.h"
+#include "export/self_metrics.h"
 #include "loader/kernel_session.h"
 
 namespace cowwatch::app {
+namespace {
+
+using std::chrono::nanoseconds;
+
+loader::KernelOptions kernel_options(const config::Config& c) {
+  loader::KernelOptions k;
+  k.event_mode = static_cast<uint32_t>(c.bpf.events);
+  k.sample_every = c.bpf.sample_every;
+  k.ring_bytes = static_cast<uint32_t>(c.bpf.ring_buffer_size);
+  k.ctl_ring_bytes = static_cast<uint32_t>(c.bpf.control_ring_size);
+  k.max_processes = c.limits.max_tracked_processes;
+  k.disabled_hooks = c.probes.disabled;
+  return k;
+}
+
+model::AggregatorOptions aggregator_options(const config::Config& c) {
+  model::AggregatorOptions o;
+  o.max_processes = c.limits.max_tracked_processes;
+  o.max_comms = c.metrics.max_comms;
+  o.max_cgroups = c.metrics.max_cgroups;
+  o.top_k_processes = c.metrics.top_k_processes;
+  return o;
+}
+
+Level to_level(config::LogLevel l) {
+  switch (l) {
+    case config::LogLevel::kDebug: return Level::kDebug;
+    case config::LogLevel::kInfo: return Level::kInfo;
+    case config::LogLevel::kWarning: return Level::kWarning;
+    case config::LogLevel::kError: return Level::kError;
+  }
+  return Level::kInfo;
+}
+
+double unix_now() { return static_cast<double>(std::time(nullptr)); }
+
+std::map<std::string, uint64_t> read_vmstat() {
+  static const char* const kWanted[] = {"pgreuse", "pswpout", "nr_foll_pin_acquired", "nr_foll_pin_released"};
+  std::map<std::string, uint64_t> out;
+  std::ifstream f("/proc/vmstat");
+  std::string name;
+  uint64_t value;
+  while (f >> name >> value)
+    for (const char* w : kWanted)
+      if (name == w) out[name] = value;
+  return out;
+}
+
+// Everything the running daemon holds. Members are destroyed in reverse order: the control
+// socket and the exporter stop before the kernel session detaches the probes.
+struct Runtime {
+  config::Config config;
+  std::optional<std::string> config_path;
+  std::unique_ptr<loader::KernelSession> session;
+  std::shared_ptr<model::Aggregator> aggregator;
+  alerts::SystemClock clock;
+  std::unique_ptr<alerts::AlertEngine> engine;
+  std::unique_ptr<exporter::AlertmanagerClient> alertmanager;
+  std::shared_ptr<metrics::MetricsCollector> metrics;
+  std::shared_ptr<metrics::SelfMetrics> self;
+  std::shared_ptr<exporter::AlertMetrics> alert_metrics;
+  std::unique_ptr<prometheus::Exposer> exposer;
+  std::unique_ptr<ModelBackend> backend;
+  std::unique_ptr<control::ControlServer> control;
+  AlertFeed feed;
+  EventLoop loop;
+  bool anomaly_pending = false;
+
+  ~Runtime() {
+    if (control) control->stop();
+  }
+};
+
+bool start_alertmanager(Runtime& rt, std::string* error) {
+  rt.alertmanager.reset();
+  if (rt.config.alertmanager.url.empty()) return true;
+  exporter::AlertmanagerOptions o;
+  o.url = rt.config.alertmanager.url;
+  o.timeout = rt.config.alertmanager.timeout;
+  o.resend_interval = rt.config.alertmanager.resend_interval;
+  o.generator_url = "http://" + rt.config.metrics.listen + "/metrics";
+  auto client = exporter::AlertmanagerClient::create(o);
+  if (!client) {
+    *error = client.error();
+    return false;
+  }
+  rt.alertmanager = std::move(client).value();
+  return true;
+}
+
+void publish_transitions(Runtime& rt, const std::vector<alerts::AlertTransition>& transitions) {
+  for (const auto& t : transitions) {
+    std::string msg = std::string("alert ") + alerts::alert_state_name(t.state) + ": " + t.alert.rule + " " +
+                      t.alert.subject;
+    auto it = t.alert.annotations.find("summary");
+    if (it != t.alert.annotations.end()) msg += ": " + it->second;
+    Level level = t.state == alerts::AlertState::kFiring && t.alert.severity == alerts::Severity::kCritical
+                      ? Level::kError
+                      : Level::kWarning;
+    log_structured(level, msg, alerts::journal_fields(t));
+  }
+  if (rt.alertmanager && !transitions.empty()) rt.alertmanager->submit(transitions);
+  rt.alert_metrics->publish(rt.engine->totals(), rt.engine->active());
+  rt.backend->publish_alerts(rt.engine->active(), transitions);
+}
+
+void evaluate_alerts(Runtime& rt) {
+  publish_transitions(rt, rt.engine->evaluate(rt.feed.build(*rt.aggregator)));
+}
+
+void handle_event(Runtime& rt, const cw_event& e) {
+  rt.aggregator->on_event(e);
+  if (e.type == CW_EV_EXIT) {
+    cw_proc_key key{e.tgid, 0, e.start_ns};
+    cw_counters final_counters;
+    if (rt.session->take_process(key, &final_counters)) rt.aggregator->on_exit(key, final_counters);
+  }
+  if (e.anomaly) {
+    std::string cgroup;
+    if (auto d = rt.aggregator->query_pid(e.tgid)) cgroup = d->row.cgroup;
+    rt.feed.add_anomaly(e, cgroup);
+    rt.anomaly_pending = true;
+  }
+  rt.backend->dispatch_event(e);
+}
+
+void drain(Runtime& rt) {
+  rt.session->drain([&rt](const cw_event& e) { handle_event(rt, e); });
+  if (rt.anomaly_pending) {  // anomalies wake the reader at once: alert without waiting for a poll
+    rt.anomaly_pending = false;
+    evaluate_alerts(rt);
+  }
+}
+
+void poll(Runtime& rt) {
+  drain(rt);  // exits first, so their final counters are folded before the sample
+  ingest::KernelSample sample = rt.session->sample();
+  rt.aggregator->apply(sample);
+  rt.self->update_from_sample(sample);
+  rt.self->set_events_received(rt.aggregator->events_received());
+  rt.self->set_tracked_processes(rt.aggregator->tracked_processes());
+  rt.self->set_vmstat(read_vmstat());
+  rt.backend->publish_sample_stats(sample);
+  rt.backend->dispatch_sample(sample);
+  evaluate_alerts(rt);
+}
+
+void reload(Runtime& rt) {
+  notify_reloading();
+  auto loaded = rt.config_path ? config::load_config_file(*rt.config_path)
+                               : config::Result<config::Config>::success(config::default_config());
+  if (!loaded) {
+    log_error("reload failed, keeping the running configuration: " + loaded.error());
+    rt.self->set_config_reload(false, unix_now());
+    notify_ready("reload failed; running with the previous configuration");
+    return;
+  }
+  config::Config next = loaded.value();
+  auto restart_needed = [&](bool changed, const char* section) {
+    if (changed) log_warning(std::string("configuration section '") + section +
+                             "' changed: it takes effect after a restart");
+  };
+  restart_needed(!(next.bpf == rt.config.bpf), "bpf");
+  restart_needed(!(next.limits == rt.config.limits), "limits");
+  restart_needed(!(next.probes == rt.config.probes), "probes");
+  restart_needed(!(next.metrics == rt.config.metrics), "metrics");
+  restart_needed(!(next.control_socket == rt.config.control_socket), "control_socket");
+  restart_needed(next.daemon.poll_interval != rt.config.daemon.poll_interval ||
+                     next.daemon.drain_interval != rt.config.daemon.drain_interval,
+                 "daemon.poll_interval/drain_interval");
+  set_log_level(to_level(next.daemon.log_level));
+  rt.config.daemon.log_level = next.daemon.log_level;
+  if (!(next.alertmanager == rt.config.alertmanager)) {
+    rt.config.alertmanager = next.alertmanager;
+    std::string error;
+    if (!start_alertmanager(rt, &error)) log_error("alertmanager: " + error);
+  }
+  if (!(next.alerts == rt.config.alerts)) {
+    rt.config.alerts = next.alerts;
+    publish_transitions(rt, rt.engine->set_rules(next.alerts.rules));
+  }
+  rt.self->set_config_reload(true, unix_now());
+  log_info("configuration reloaded" + (rt.config_path ? " from " + *rt.config_path : std::string()));
+  notify_ready("running; configuration reloaded");
+}
+
+}  // namespace
 
 int serve(const Options& options, const config::Config& config, const std::optional<std::string>& config_path) {
-  (void)options;
-  (void)config_path;
-  loader::KernelOptions k;
+  Runtime rt;
+  rt.config = config;
+  rt.config_path = config_path;
+  if (!rt.loop.ok()) {
+    log_error("cannot set up the event loop (epoll/signalfd)");
+    return kExitFailure;
+  }
+
+  // Step: probe the kernel, load and attach.
   std::string error;
-  auto session = loader::KernelSession::open(k, &error);
-  if (!session) {
+  rt.session = loader::KernelSession::open(kernel_options(config), &error);
+  if (!rt.session) {
     log_error(error);
     return kExitFailure;
   }
-  log_info(plan_to_text(session->plan(), false));
-  (void)config;
+  const probe::ProbePlan& plan = rt.session->plan();
+  for (const auto& hp : plan.hooks) {
+    std::string line = std::string("hook ") + probe::hook_name(hp.hook) + ": " + probe::strategy_name(hp.strategy);
+    if (!hp.target.empty()) line += " " + hp.target;
+    if (hp.strategy == probe::Strategy::kUnavailable) {
+      std::string why;
+      for (const auto& r : hp.ladder) why += (why.empty() ? "" : "; ") + r.target + ": " + r.outcome;
+      log_warning(line + " (" + why + ")");
+    } else {
+      log_info(line + (hp.exact ? "" : " (approximate)"));
+    }
+  }
+
+  // Step: --strict.
+  if (options.strict) {
+    for (cw_hook h : config.probes.required) {
+      const auto& hp = plan.hooks[h];
+      if (hp.strategy == probe::Strategy::kUnavailable || !hp.exact) {
+        log_error(std::string("--strict: required hook ") + probe::hook_name(h) + " has no exact rung on this kernel");
+        return kExitStrict;
+      }
+    }
+  }
+
+  // Step: model, alerts, exporters.
+  rt.aggregator = std::make_shared<model::Aggregator>(aggregator_options(config));
+  rt.engine = std::make_unique<alerts::AlertEngine>(config.alerts.rules, rt.clock);
+  if (!start_alertmanager(rt, &error)) {
+    log_error("alertmanager: " + error);
+    return kExitUsage;
+  }
+  rt.metrics = std::make_shared<metrics::MetricsCollector>(rt.aggregator);
+  rt.self = std::make_shared<metrics::SelfMetrics>();
+  rt.self->set_build_info({COWWATCH_VERSION, COWWATCH_REVISION,
+                           std::to_string(libbpf_major_version()) + "." + std::to_string(libbpf_minor_version()),
+                           plan.kernel_release});
+  rt.self->set_probe_plan(plan);
+  rt.self->set_config_reload(true, unix_now());
+  rt.alert_metrics = std::make_shared<exporter::AlertMetrics>();
+  rt.backend = std::make_unique<ModelBackend>(rt.aggregator, plan);
+  rt.alert_metrics->publish(rt.engine->totals(), rt.engine->active());
+
+  // Step: Prometheus exposer.
+  try {
+    rt.exposer = std::make_unique<prometheus::Exposer>(config.metrics.listen, 2);
+  } catch (const std::exception& e) {
+    log_error("cannot listen on " + config.metrics.listen + " for metrics: " + e.what());
+    return kExitFailure;
+  }
+  rt.exposer->RegisterCollectable(rt.metrics);
+  rt.exposer->RegisterCollectable(rt.self);
+  rt.exposer->RegisterCollectable(rt.alert_metrics);
+  log_info("metrics on http://" + config.metrics.listen + "/metrics");
+
+  // Step: control socket.
+  control::ServerOptions so;
+  so.socket_path = config.control_socket.path;
+  so.max_request_bytes = config.control_socket.max_request_bytes;
+  so.read_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(config.control_socket.client_timeout);
+  if (!config.control_socket.group.empty()) {
+    struct group* g = getgrnam(config.control_socket.group.c_str());
+    if (!g) {
+      log_error("control_socket.group: no such group '" + config.control_socket.group + "'");
+      return kExitUsage;
+    }
+    so.group = g->gr_gid;
+  }
+  {
+    std::string dir = so.socket_path.substr(0, so.socket_path.rfind('/'));
+    if (!dir.empty()) mkdir(dir.c_str(), 0755);  // systemd's RuntimeDirectory= normally made it
+  }
+  rt.control = std::make_unique<control::ControlServer>(so, *rt.backend);
+  if (!rt.control->start(&error)) {
+    log_error("control socket " + so.socket_path + ": " + error);
+    return kExitFailure;
+  }
+  log_info("control socket " + so.socket_path);
+
+  // Step: give up every capability: from here on only open fds, /proc and /sys are used.
+  if (!drop_all_capabilities(&error)) log_warning("could not drop capabilities: " + error);
+  log_info("capabilities after attach: CapEff=" + effective_capabilities());
+
+  // Step: the loop.
+  int ring_fd = rt.session->event_fd();
+  if (ring_fd >= 0) rt.loop.watch(ring_fd, [&rt] { drain(rt); });
+  rt.loop.every(config.daemon.drain_interval, [&rt] { drain(rt); });
+  rt.loop.every(config.daemon.poll_interval, [&rt] { poll(rt); });
+  if (auto wd = watchdog_interval(); wd.count() > 0)
+    rt.loop.every(std::chrono::duration_cast<nanoseconds>(wd) / 2, [] { notify_watchdog(); });
+  rt.loop.on_signal([&rt](int sig) {
+    if (sig == SIGHUP) {
+      reload(rt);
+    } else {
+      log_info(std::string("signal ") + strsignal(sig) + ": detaching and exiting");
+      notify_stopping();
+      rt.loop.stop();
+    }
+  });
+  poll(rt);
+  notify_ready("running");
+  log_info("running");
+  rt.loop.run();
+  rt.control->stop();
   return kExitOk;
 }
 

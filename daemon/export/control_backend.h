@@ -47,6 +47,12 @@ class StreamListener {
   virtual void on_event(const cw_event& event) = 0;
   // Every counter sample the daemon takes (for recordings: replay needs the exact counters).
   virtual void on_sample(const ingest::KernelSample& sample) = 0;
+  // A process's final counters, read and deleted from the kernel map after its exit record
+  // (what the daemon passes to Aggregator::on_exit). Recordings need them to replay exactly.
+  virtual void on_exit_flush(const cw_proc_key& key, const cw_counters& final_counters) {
+    (void)key;
+    (void)final_counters;
+  }
 };
 
 class QueryBackend {

@@ -133,10 +133,7 @@ DispatchResult handle(const Request& req, QueryBackend& backend) {
     return {result_line(req.id, plan_to_json(backend.plan())), std::nullopt};
   }
   if (m == "top") {
-    TopParams p = top_params(params);
-    json rows = backend.top(p);
-    json result = {{"sort", top_sort_name(p.sort)}, {"by", top_group_name(p.by)}, {"rows", rows}};
-    return {result_line(req.id, result), std::nullopt};
+    return {result_line(req.id, backend.top(top_params(params))), std::nullopt};
   }
   if (m == "query") {
     QueryParams p = query_params(params);

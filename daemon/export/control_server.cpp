@@ -300,8 +300,17 @@ void ControlServer::run() {
       }
       if (items.empty()) return;
       for (const StreamItem& item : items) {
-        c.out += item.is_sample ? stream_line(c.stream_id, "sample", sample_to_json(*item.sample))
-                                : stream_line(c.stream_id, "event", event_to_json(item.event));
+        switch (item.kind) {
+          case StreamItem::kEvent:
+            c.out += stream_line(c.stream_id, "event", event_to_json(item.event));
+            break;
+          case StreamItem::kSample:
+            c.out += stream_line(c.stream_id, "sample", sample_to_json(*item.sample));
+            break;
+          case StreamItem::kExitFlush:
+            c.out += stream_line(c.stream_id, "exit", exit_flush_to_json(item.exit_flush));
+            break;
+        }
       }
     }
   };

@@ -27,8 +27,16 @@ void StreamQueue::on_event(const cw_event& event) {
 void StreamQueue::on_sample(const ingest::KernelSample& sample) {
   if (!want_samples_) return;
   StreamItem item;
-  item.is_sample = true;
+  item.kind = StreamItem::kSample;
   item.sample = std::make_shared<const ingest::KernelSample>(sample);
+  push(std::move(item));
+}
+
+void StreamQueue::on_exit_flush(const cw_proc_key& key, const cw_counters& final_counters) {
+  if (!want_samples_) return;
+  StreamItem item;
+  item.kind = StreamItem::kExitFlush;
+  item.exit_flush = {key, final_counters};
   push(std::move(item));
 }
 

@@ -22,9 +22,10 @@ struct EventFilter {
 };
 
 struct StreamItem {
-  bool is_sample = false;
-  cw_event event{};                                     // !is_sample
-  std::shared_ptr<const ingest::KernelSample> sample;   // is_sample
+  enum Kind { kEvent, kSample, kExitFlush } kind = kEvent;
+  cw_event event{};                                     // kEvent
+  std::shared_ptr<const ingest::KernelSample> sample;   // kSample
+  ingest::ProcessCounters exit_flush{};                 // kExitFlush
 };
 
 class StreamQueue : public StreamListener {
@@ -34,6 +35,7 @@ class StreamQueue : public StreamListener {
 
   void on_event(const cw_event& event) override;
   void on_sample(const ingest::KernelSample& sample) override;
+  void on_exit_flush(const cw_proc_key& key, const cw_counters& final_counters) override;
 
   // Moves out up to max_items queued items; *lost receives the count dropped since last call.
   std::vector<StreamItem> take(size_t max_items, uint64_t* lost);

@@ -156,6 +156,9 @@ Response parse_response(std::string_view line) {
   } else if (auto s = doc.find("sample"); s != doc.end()) {
     out.kind = ResponseKind::kSample;
     out.payload = *s;
+  } else if (auto x = doc.find("exit"); x != doc.end()) {
+    out.kind = ResponseKind::kExitFlush;
+    out.payload = *x;
   } else if (auto l = doc.find("lost"); l != doc.end()) {
     out.kind = ResponseKind::kLost;
     out.payload = *l;

@@ -2,7 +2,8 @@
 //   request : {"v":1,"id":7,"method":"status","params":{...}}
 //   response: {"v":1,"id":7,"result":{...}}  or  {"v":1,"id":7,"error":{"code":"...","message":"..."}}
 //   stream  : after a "trace"/"record" result, {"v":1,"id":7,"event":{...}}, {"v":1,"id":7,"sample":{...}}
-//             and {"v":1,"id":7,"lost":N} (events the server had to drop for a slow reader).
+//             {"v":1,"id":7,"exit":{...}} (record: final counters of an exited process) and
+//             {"v":1,"id":7,"lost":N} (items the server had to drop for a slow reader).
 // Framing and validation only; what a result holds is up to the method (control_server.cpp).
 #pragma once
 
@@ -62,12 +63,12 @@ std::string stream_line(const nlohmann::json& id, std::string_view kind,
                         const nlohmann::json& payload);
 
 // A server line as the client sees it.
-enum class ResponseKind { kResult, kError, kEvent, kSample, kLost, kInvalid };
+enum class ResponseKind { kResult, kError, kEvent, kSample, kExitFlush, kLost, kInvalid };
 
 struct Response {
   ResponseKind kind = ResponseKind::kInvalid;
   nlohmann::json id;
-  nlohmann::json payload;        // result, event, sample, or the lost count
+  nlohmann::json payload;        // result, event, sample, exit flush, or the lost count
   std::string error_code;        // kError: the code name as sent
   std::string error_message;     // kError, or why the line is kInvalid
 };

@@ -166,10 +166,7 @@ json sample_to_json(const ingest::KernelSample& s) {
   json drops = json::object();
   for (int i = 0; i < CW_DROP_COUNT; ++i) drops[std::string(drop_cause_label(i))] = s.drops[i];
   json processes = json::array();
-  for (const auto& p : s.processes) {
-    processes.push_back(
-        {{"tgid", p.key.tgid}, {"start_ns", p.key.start_ns}, {"c", counters_to_json(p.counters)}});
-  }
+  for (const auto& p : s.processes) processes.push_back(exit_flush_to_json(p));
   json programs = json::array();
   for (const auto& p : s.programs) {
     programs.push_back({{"name", p.name},
@@ -209,12 +206,7 @@ bool sample_from_json(const json& j, const std::vector<int>& column_map, ingest:
     }
     for (const auto& entry : *p) {
       ingest::ProcessCounters pc{};
-      if (!entry.is_object() || !read_uint(entry, "tgid", &pc.key.tgid, error) ||
-          !read_uint(entry, "start_ns", &pc.key.start_ns, error) ||
-          !counters_from_json(entry.value("c", json()), column_map, &pc.counters, error)) {
-        if (error->empty()) *error = "bad process entry";
-        return false;
-      }
+      if (!exit_flush_from_json(entry, column_map, &pc, error)) return false;
       s.processes.push_back(pc);
     }
   }
@@ -234,6 +226,26 @@ bool sample_from_json(const json& j, const std::vector<int>& column_map, ingest:
     }
   }
   *out = std::move(s);
+  return true;
+}
+
+json exit_flush_to_json(const ingest::ProcessCounters& p) {
+  return {{"tgid", p.key.tgid}, {"start_ns", p.key.start_ns}, {"c", counters_to_json(p.counters)}};
+}
+
+bool exit_flush_from_json(const json& j, const std::vector<int>& column_map,
+                          ingest::ProcessCounters* out, std::string* error) {
+  ingest::ProcessCounters pc{};
+  if (!j.is_object()) {
+    *error = "process entry is not an object";
+    return false;
+  }
+  if (!read_uint(j, "tgid", &pc.key.tgid, error) ||
+      !read_uint(j, "start_ns", &pc.key.start_ns, error) ||
+      !counters_from_json(j.value("c", json()), column_map, &pc.counters, error)) {
+    return false;
+  }
+  *out = pc;
   return true;
 }
 

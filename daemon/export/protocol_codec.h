@@ -31,6 +31,11 @@ nlohmann::json sample_to_json(const ingest::KernelSample& sample);
 bool sample_from_json(const nlohmann::json& j, const std::vector<int>& column_map,
                       ingest::KernelSample* out, std::string* error);
 
+// A process's final counters at exit: {"tgid","start_ns","c":[...]}.
+nlohmann::json exit_flush_to_json(const ingest::ProcessCounters& flush);
+bool exit_flush_from_json(const nlohmann::json& j, const std::vector<int>& column_map,
+                          ingest::ProcessCounters* out, std::string* error);
+
 nlohmann::json plan_to_json(const probe::ProbePlan& plan);
 bool plan_from_json(const nlohmann::json& j, probe::ProbePlan* out, std::string* error);
 

@@ -54,6 +54,12 @@ bool RecordingWriter::write_sample_json(const json& sample) {
   return put(json{{"sample", sample}});
 }
 
+bool RecordingWriter::write_exit_flush(const ingest::ProcessCounters& flush) {
+  return write_exit_flush_json(exit_flush_to_json(flush));
+}
+
+bool RecordingWriter::write_exit_flush_json(const json& flush) { return put(json{{"exit", flush}}); }
+
 bool RecordingWriter::write_lost(uint64_t lost) {
   lost_ += lost;
   return put(json{{"lost", lost}});
@@ -154,6 +160,14 @@ bool RecordingReader::next(RecordingItem* item, std::string* error) {
       std::string why;
       if (!sample_from_json(*s, header_.column_map, &item->sample, &why)) {
         return fail("bad sample: " + why);
+      }
+      return true;
+    }
+    if (auto x = doc.find("exit"); x != doc.end()) {
+      item->kind = RecordingItemKind::kExitFlush;
+      std::string why;
+      if (!exit_flush_from_json(*x, header_.column_map, &item->exit_flush, &why)) {
+        return fail("bad exit: " + why);
       }
       return true;
     }

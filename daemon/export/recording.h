@@ -3,6 +3,7 @@
 // counter column names, probe plan, host, created_unix), then one line per item:
 //   {"event":{...}}   a cw_event (protocol_codec.h encoding)
 //   {"sample":{...}}  a KernelSample: exact counters at that moment
+//   {"exit":{...}}    a process's final counters, read at its exit ({"tgid","start_ns","c"})
 //   {"lost":N}        events the daemon dropped for the recorder
 //   {"end":{"events":N,"samples":N,"lost":N}}   written on a clean close
 // Columns of counter arrays are mapped by name, so a recording made with another schema version
@@ -39,6 +40,8 @@ class RecordingWriter {
   bool write_event_json(const nlohmann::json& event);  // already encoded (from the socket)
   bool write_sample(const ingest::KernelSample& sample);
   bool write_sample_json(const nlohmann::json& sample);
+  bool write_exit_flush(const ingest::ProcessCounters& flush);
+  bool write_exit_flush_json(const nlohmann::json& flush);
   bool write_lost(uint64_t lost);
   // Writes the end line and closes; false when any write failed.
   bool close(std::string* error);
@@ -66,12 +69,13 @@ struct RecordingHeader {
   std::vector<int> column_map;  // recording counter column -> our cw_counter (or -1)
 };
 
-enum class RecordingItemKind { kEvent, kSample, kLost, kEnd };
+enum class RecordingItemKind { kEvent, kSample, kExitFlush, kLost, kEnd };
 
 struct RecordingItem {
   RecordingItemKind kind = RecordingItemKind::kEvent;
   cw_event event{};
   ingest::KernelSample sample;
+  ingest::ProcessCounters exit_flush{};
   uint64_t lost = 0;
   nlohmann::json end;           // kEnd: the totals the writer recorded
 };

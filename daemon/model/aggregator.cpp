@@ -229,8 +229,8 @@ void Aggregator::on_exit_record(const cw_event& event) {
   if (!process) return;  // already flushed
   set_comm(*process, event.comm, NameSource::kEvent);
   if (!process->cgroup_known) set_cgroup_from_id(*process, event.cgroup_id);
+  // Its episode ends when the final counters are in (on_exit), or when it is collected.
   process->exited = true;
-  episodes_.end_child(key, event.ts_ns);
 }
 
 void Aggregator::on_exit(const cw_proc_key& kernel_key, const cw_counters& final_counters) {

@@ -5,7 +5,7 @@ where, that the shipped dashboards/rules are the ones the other tests used, that
 ExecStart exists in the package, and that the installed daemon accepts the installed config
 (`cowwatchd --check-config`, run from the unpacked tree with the host's libraries).
 
-usage: test_deb_package.py BUILD_DIR SOURCE_DIR DASHBOARD.json...
+usage: test_deb_package.py BUILD_DIR SOURCE_DIR COWWATCHD COWWATCH_CLI DASHBOARD.json...
 """
 import filecmp
 import glob
@@ -42,15 +42,17 @@ def dpkg_files(root):
 
 
 def main():
-    build_dir, source_dir, dashboards = sys.argv[1], sys.argv[2], sys.argv[3:]
+    build_dir, source_dir, cowwatchd, cli, dashboards = (sys.argv[1], sys.argv[2], sys.argv[3],
+                                                         sys.argv[4], sys.argv[5:])
     cpack = require_tool("cpack")
     dpkg = require_tool("dpkg")
     dpkg_deb = require_tool("dpkg-deb")
     require_tool("dpkg-shlibdeps")
     if os.geteuid() != 0:
         require_tool("fakeroot")
-    for binary in ("daemon/cowwatchd", "cli/cowwatch"):
-        require_file(os.path.join(build_dir, binary), binary)
+    # CPack installs the whole project: everything with an install rule must be built.
+    require_file(cowwatchd, "cowwatchd")
+    require_file(cli, "the cowwatch CLI")
     config = os.path.join(build_dir, "CPackConfig.cmake")
     require_file(config, "CPackConfig.cmake")
 

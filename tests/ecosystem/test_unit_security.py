@@ -39,6 +39,44 @@ def directives(path):
     return values
 
 
+# System calls the daemon cannot work without, and the unit's filter must let through.
+NEEDED_SYSCALLS = ("bpf", "perf_event_open", "capset", "mmap", "epoll_wait", "accept4", "connect")
+
+
+def expand_syscall_group(analyze, name, cache):
+    """The system calls in a systemd syscall group (@name), nested groups expanded."""
+    if name in cache:
+        return cache[name]
+    result = run([analyze, "syscall-filter", "--no-pager", name])
+    if result.returncode != 0:
+        fail(f"systemd-analyze syscall-filter {name}: {result.stderr}")
+    calls = set()
+    for line in result.stdout.splitlines()[1:]:
+        token = line.strip()
+        if not token or token.startswith("#"):
+            continue
+        calls |= expand_syscall_group(analyze, token, cache) if token.startswith("@") else {token}
+    cache[name] = calls
+    return calls
+
+
+def allowed_syscalls(analyze, filters):
+    """Applies SystemCallFilter= lines in order: the first allow list, minus ~deny lists."""
+    cache = {}
+    allowed = None
+    for line in filters:
+        deny = line.startswith("~")
+        names = line.lstrip("~").split()
+        calls = set()
+        for name in names:
+            calls |= expand_syscall_group(analyze, name, cache) if name.startswith("@") else {name}
+        if not deny:
+            allowed = (allowed or set()) | calls
+        elif allowed is not None:
+            allowed -= calls
+    return allowed
+
+
 def main():
     unit = os.path.abspath(sys.argv[1])
     budget = float(sys.argv[2]) if len(sys.argv) > 2 else 2.5
@@ -51,6 +89,14 @@ def main():
     for key in ("WatchdogSec", "SystemCallFilter"):
         if key not in found:
             fail(f"{os.path.basename(unit)}: {key}= missing")
+
+    allowed = allowed_syscalls(analyze, found["SystemCallFilter"])
+    if allowed is None:
+        fail("SystemCallFilter= has no allow list")
+    denied = [c for c in NEEDED_SYSCALLS if c not in allowed]
+    if denied:
+        fail(f"SystemCallFilter= denies system calls the daemon needs: {denied}")
+    print(f"SystemCallFilter: {len(allowed)} system calls allowed, including {', '.join(NEEDED_SYSCALLS)}")
 
     with tempfile.TemporaryDirectory(prefix="cw-unit-") as tmp:
         # Analyse a copy named like the installed unit, from a scratch directory.

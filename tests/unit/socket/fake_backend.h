@@ -28,7 +28,9 @@ class FakeBackend : public QueryBackend {
   nlohmann::json top(const TopParams& p) override {
     std::lock_guard<std::mutex> lock(mu_);
     last_top = p;
-    return nlohmann::json::array({{{"pid", 42}, {"copies", 7}}});
+    return {{"sort", top_sort_name(p.sort)},
+            {"by", top_group_name(p.by)},
+            {"rows", nlohmann::json::array({{{"pid", 42}, {"copies", 7}}})}};
   }
   nlohmann::json query(const QueryParams& p) override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -56,6 +58,10 @@ class FakeBackend : public QueryBackend {
   void emit(const cw_event& e) {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto* l : listeners_) l->on_event(e);
+  }
+  void emit_exit(const cw_proc_key& key, const cw_counters& c) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto* l : listeners_) l->on_exit_flush(key, c);
   }
   void emit(const ingest::KernelSample& s) {
     std::lock_guard<std::mutex> lock(mu_);

@@ -37,6 +37,7 @@ TEST(RecordingTest, WritesAndReadsBackEveryItemKind) {
   s.host.c[CW_C_FORK] = 1;
   EXPECT_TRUE(w.write_event(e));
   EXPECT_TRUE(w.write_sample(s));
+  EXPECT_TRUE(w.write_exit_flush({{5, 0, 77}, {}}));
   EXPECT_TRUE(w.write_lost(3));
   ASSERT_TRUE(w.close(&error)) << error;
 
@@ -52,6 +53,9 @@ TEST(RecordingTest, WritesAndReadsBackEveryItemKind) {
   ASSERT_TRUE(r.next(&item, &error)) << error;
   EXPECT_EQ(item.kind, RecordingItemKind::kSample);
   EXPECT_EQ(item.sample.host.c[CW_C_FORK], 1u);
+  ASSERT_TRUE(r.next(&item, &error));
+  EXPECT_EQ(item.kind, RecordingItemKind::kExitFlush);
+  EXPECT_EQ(item.exit_flush.key.start_ns, 77u);
   ASSERT_TRUE(r.next(&item, &error));
   EXPECT_EQ(item.kind, RecordingItemKind::kLost);
   EXPECT_EQ(item.lost, 3u);

@@ -159,23 +159,40 @@ TEST_F(ServerTest, SlowLorisIsClosedAfterTheTimeoutWhileOthersAreServed) {
   TestClient slow(path());
   ASSERT_TRUE(slow.send_raw("{\"v\":1,\"id\":1,\"meth"));
 
+  // Another client is served promptly, request after request, until the slow one is cut off.
   TestClient fast(path());
-  for (int i = 0; i < 20; ++i) {
+  std::optional<json> slow_reply;
+  int served = 0;
+  while (!slow_reply && std::chrono::steady_clock::now() - t0 < milliseconds(3000)) {
     auto t = std::chrono::steady_clock::now();
-    EXPECT_EQ(fast.call("status", json::object(), i)["id"], i);
+    EXPECT_EQ(fast.call("status", json::object(), served)["id"], served);
     EXPECT_LT(std::chrono::steady_clock::now() - t, milliseconds(200));
+    ++served;
+    // Keeps trickling bytes: that must not extend its deadline.
+    if (served == 3) ASSERT_TRUE(slow.send_raw("od\":"));
+    slow_reply = slow.read_json(milliseconds(40));
   }
-  // Keeps trickling bytes: that must not extend its deadline.
-  ASSERT_TRUE(slow.send_raw("od\":"));
-  auto r = slow.read_json(milliseconds(3000));
-  ASSERT_TRUE(r);
-  EXPECT_EQ((*r)["error"]["code"], "timeout");
+  ASSERT_TRUE(slow_reply);
+  EXPECT_EQ((*slow_reply)["error"]["code"], "timeout");
   EXPECT_TRUE(slow.wait_eof(milliseconds(2000)));
   auto closed_after = std::chrono::steady_clock::now() - t0;
   EXPECT_GE(closed_after, milliseconds(350));
   EXPECT_LT(closed_after, milliseconds(2500));
+  EXPECT_GE(served, 5);
   EXPECT_EQ(server_->stats().timeouts, 1u);
   EXPECT_EQ(fast.call("status", json::object(), 99)["id"], 99);
+}
+
+TEST_F(ServerTest, IdleConnectionIsClosedAfterTheTimeout) {
+  ServerOptions o;
+  o.read_timeout = milliseconds(150);
+  start(o);
+  TestClient idle(path());
+  ASSERT_EQ(idle.call("status")["id"], 1);
+  auto r = idle.read_json(milliseconds(2000));
+  ASSERT_TRUE(r);
+  EXPECT_EQ((*r)["error"]["code"], "timeout");
+  EXPECT_TRUE(idle.wait_eof(milliseconds(1000)));
 }
 
 TEST_F(ServerTest, MaxClientsRefusesTheExtraConnection) {
@@ -238,9 +255,16 @@ TEST_F(ServerTest, RecordStreamsHeaderEventsAndSamples) {
   s.host.c[CW_C_FORK] = 3;
   backend_.emit(event_for(1, CW_HOOK_SWAP_ADD, CW_REASON_COUNT));
   backend_.emit(s);
+  cw_counters final_counters{};
+  final_counters.c[CW_C_WP_WRITE] = 9;
+  backend_.emit_exit(cw_proc_key{77, 0, 1234}, final_counters);
   auto ev = c.read_json();
   auto sample = c.read_json();
-  ASSERT_TRUE(ev && sample);
+  auto exit_flush = c.read_json();
+  ASSERT_TRUE(ev && sample && exit_flush);
+  EXPECT_EQ((*exit_flush)["exit"]["tgid"], 77);
+  EXPECT_EQ((*exit_flush)["exit"]["start_ns"], 1234);
+  EXPECT_EQ((*exit_flush)["exit"]["c"][CW_C_WP_WRITE], 9);
   EXPECT_EQ((*ev)["event"]["hook"], "swap_add");
   EXPECT_EQ((*ev)["event"]["reason"], "none");
   EXPECT_EQ((*sample)["sample"]["mono_ns"], 5);

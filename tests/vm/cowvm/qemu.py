@@ -78,7 +78,9 @@ def _parse(result):
     if not reached_init:
         result.failure_kind = "before_init"
         panic = re.search(r"(Kernel panic[^\n]*|double fault[^\n]*|BUG:[^\n]*)", text)
-        why = panic.group(1).strip() if panic else "no panic message"
+        last = [l.strip() for l in text.splitlines() if l.strip()][-1:]
+        why = panic.group(1).strip() if panic else "no panic message; last console line: %r" % (
+            last[0][:160] if last else "")
         if result.failure:  # timed out
             why = result.failure + "; " + why
         result.failure = "kernel did not reach /init (%s)" % why

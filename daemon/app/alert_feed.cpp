@@ -1,0 +1,91 @@
+#include "app/alert_feed.h"
+
+#include <cstring>
+#include <string>
+
+namespace cowwatch::app {
+
+cw_counters counters_from_tallies(const model::Tallies& t) {
+  using namespace model;
+  cw_counters c{};
+  c.c[CW_C_WP_WRITE] = t[kWpWrite];
+  c.c[CW_C_WP_UNSHARE] = t[kWpUnshare];
+  c.c[CW_C_WP_SHARED_MAPPING] = t[kWpSharedMapping];
+  c.c[CW_C_WP_INCOMPLETE] = t[kWpIncomplete];
+  c.c[CW_C_WP_REMOTE] = t[kWpRemote];
+  c.c[CW_C_WP_APPROX] = t[kWpApprox];
+  for (int r = 0; r < CW_REASON_COUNT; r++) c.c[CW_C_COPY_FIRST + r] = t[kCopyFirst + r];
+  c.c[CW_C_REUSE_EXCLUSIVE] = t[kReuseExclusive];
+  c.c[CW_C_REUSE_SOLE_REF] = t[kReuseSoleRef];
+  c.c[CW_C_UNSHARE_NOOP] = t[kUnshareNoop];
+  c.c[CW_C_SWAP_ADD] = t[kSwapAddUnpinned] + t[kSwapAddPinned];
+  c.c[CW_C_SWAP_ADD_PINNED] = t[kSwapAddPinned];
+  c.c[CW_C_PINNED_SWAP_SKIP] = t[kPinnedSwapSkip];
+  c.c[CW_C_FORK] = t[kForkNoPins] + t[kForkMmHasPinned] + t[kForkLongterm];
+  c.c[CW_C_FORK_MM_HAS_PINNED] = t[kForkMmHasPinned] + t[kForkLongterm];
+  c.c[CW_C_FORK_LONGTERM_PINS] = t[kForkLongterm];
+  return c;
+}
+
+alerts::Subject process_subject(uint32_t pid, const std::string& comm, const std::string& cgroup) {
+  alerts::Subject s;
+  s.scope = alerts::Scope::kProcess;
+  s.id = "pid " + std::to_string(pid) + " (" + comm + ")";
+  s.labels = {{"pid", std::to_string(pid)}, {"comm", comm}};
+  if (!cgroup.empty()) s.labels["cgroup"] = cgroup;
+  return s;
+}
+
+alerts::Subject cgroup_subject(const std::string& path) {
+  alerts::Subject s;
+  s.scope = alerts::Scope::kCgroup;
+  s.id = path;
+  s.labels = {{"cgroup", path}};
+  return s;
+}
+
+alerts::Subject host_subject() {
+  alerts::Subject s;
+  s.scope = alerts::Scope::kHost;
+  s.id = "host";
+  return s;
+}
+
+void AlertFeed::add_anomaly(const cw_event& event, const std::string& cgroup_path) {
+  if (anomalies_.size() >= 4096) return;  // bounded; the counters still carry the totals
+  char comm[CW_COMM_LEN + 1] = {};
+  std::memcpy(comm, event.comm, CW_COMM_LEN);
+  alerts::AnomalyEvent a;
+  a.event = event;
+  if (event.tgid) a.subjects.push_back(process_subject(event.tgid, comm, cgroup_path));
+  if (!cgroup_path.empty()) a.subjects.push_back(cgroup_subject(cgroup_path));
+  a.subjects.push_back(host_subject());
+  anomalies_.push_back(std::move(a));
+}
+
+alerts::AlertInput AlertFeed::build(const model::Aggregator& aggregator) {
+  alerts::AlertInput in;
+  model::TopQuery all;
+  all.group = model::GroupBy::kProcess;
+  all.limit = aggregator.options().max_processes;
+  for (const auto& row : aggregator.top(all).rows)
+    in.subjects.push_back({process_subject(row.pid, row.comm, row.cgroup), counters_from_tallies(row.totals)});
+  auto snapshot = aggregator.metrics_snapshot();
+  for (const auto& g : snapshot->cgroups)
+    in.subjects.push_back({cgroup_subject(g.name), counters_from_tallies(g.totals)});
+  in.subjects.push_back({host_subject(), counters_from_tallies(snapshot->host)});
+  for (const auto& view : aggregator.fork_episodes(false)) {
+    const auto& ep = view.episode;
+    alerts::ForkEpisode f;
+    f.parent = process_subject(ep.parent.tgid, ep.parent_comm, ep.parent_cgroup);
+    f.child_tgid = ep.child.tgid;
+    f.copied_bytes = ep.copied_bytes();
+    f.projected_bytes = view.projected_bytes;
+    f.rss_bound_bytes = ep.parent_rss_anon_bytes.value_or(0);
+    in.forks.push_back(std::move(f));
+  }
+  in.anomalies.swap(anomalies_);
+  return in;
+}
+
+}  // namespace cowwatch::app

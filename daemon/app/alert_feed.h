@@ -1,0 +1,31 @@
+// The adapter between the model and the alert engine: builds one AlertInput per tick from the
+// aggregator (every tracked process, every cgroup, the host, live fork episodes) plus the anomaly
+// records that arrived since the last tick.
+#pragma once
+
+#include <vector>
+
+#include "alerts/alert_input.h"
+#include "cowwatch.h"
+#include "model/aggregator.h"
+
+namespace cowwatch::app {
+
+// Tallies are the model's monotonic totals; the engine reads cw_counter indexes.
+cw_counters counters_from_tallies(const model::Tallies& t);
+alerts::Subject process_subject(uint32_t pid, const std::string& comm, const std::string& cgroup);
+alerts::Subject cgroup_subject(const std::string& path);
+alerts::Subject host_subject();
+
+class AlertFeed {
+ public:
+  // Remembers an anomaly record (pinned copy, fork with long-term pins, pinned swap).
+  void add_anomaly(const cw_event& event, const std::string& cgroup_path);
+  // Builds the tick's input and forgets the anomalies it included.
+  alerts::AlertInput build(const model::Aggregator& aggregator);
+
+ private:
+  std::vector<alerts::AnomalyEvent> anomalies_;
+};
+
+}  // namespace cowwatch::app

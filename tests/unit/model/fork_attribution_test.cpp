@@ -1,0 +1,122 @@
+// Fork episodes: child and parent shared copies while the child lives, the end at the child's
+// exit, per-comm totals, and the projection bounded by the parent's anon RSS at fork.
+#include <gtest/gtest.h>
+
+#include "model/aggregator.h"
+#include "model_fixtures.h"
+
+namespace cowwatch::model {
+namespace {
+
+using namespace testing;
+
+constexpr uint32_t kParent = 1000, kChild = 1001;
+constexpr uint64_t kParentStart = 5 * kSecond, kChildStart = 60 * kSecond;
+constexpr uint64_t kPage = CW_PAGE_SIZE;
+
+class ForkAttributionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    tree.add_process(kParent, kParentStart, "redis-server", "/system.slice/redis.service",
+                     /*rss_anon_kib=*/400);  // 100 pages
+    tree.add_process(kChild, kChildStart, "redis-rdb-bgsave", "/system.slice/redis.service");
+  }
+  uint64_t comm_fork_bytes(const Aggregator& aggregator, const std::string& comm) {
+    const GroupRow* row = find_row(aggregator.metrics_snapshot()->comms, comm);
+    return row ? row->fork_copied_bytes : 0;
+  }
+  TempTree tree;
+};
+
+TEST_F(ForkAttributionTest, ChargesChildAndParentSharedCopiesWhileTheChildLives) {
+  Aggregator aggregator(tree.options());
+  aggregator.apply(SampleBuilder(1 * kSecond).process(kParent, kParentStart, counters({{kShared, 7}})));
+  aggregator.on_event(fork_event(kParent, kParentStart, kChild, kChildStart, "redis-server", 1 * kSecond));
+  aggregator.apply(SampleBuilder(2 * kSecond)
+                       .process(kParent, kParentStart,
+                                counters({{kShared, 7 + 5}, {CW_C_COPY_FIRST + CW_REASON_ZERO_PAGE, 9}}))
+                       .process(kChild, kChildStart, counters({{kShared, 10}})));
+
+  auto episodes = aggregator.fork_episodes();
+  ASSERT_EQ(episodes.size(), 1u);
+  const ForkEpisode& episode = episodes[0].episode;
+  EXPECT_EQ(episode.parent.tgid, kParent);
+  EXPECT_EQ(episode.child.tgid, kChild);
+  EXPECT_EQ(episode.child_copied_bytes, 10 * kPage);
+  EXPECT_EQ(episode.parent_copied_bytes, 5 * kPage);  // only shared copies after the fork
+  EXPECT_EQ(episode.copied_bytes(), 15 * kPage);
+  EXPECT_EQ(episode.parent_rss_anon_bytes.value_or(0), 400u * 1024);
+  EXPECT_EQ(comm_fork_bytes(aggregator, "redis-server"), 15 * kPage);
+
+  auto snapshot = aggregator.metrics_snapshot();
+  bool parent_exported = false;
+  for (const ProcessRow& row : snapshot->top_processes) {
+    if (row.pid != kParent) continue;
+    parent_exported = true;
+    EXPECT_EQ(row.fork_copied_bytes, 15 * kPage);
+  }
+  EXPECT_TRUE(parent_exported);
+
+  // The child exits: its final copies count, then the episode ends and parent copies stop.
+  aggregator.on_event(event(CW_EV_EXIT, kChild, kChildStart, "redis-rdb-bgsave"));
+  aggregator.on_exit(key(kChild, kChildStart), counters({{kShared, 12}}));
+  EXPECT_TRUE(aggregator.fork_episodes().empty());
+  EXPECT_EQ(comm_fork_bytes(aggregator, "redis-server"), 17 * kPage);
+  aggregator.apply(SampleBuilder(3 * kSecond).process(kParent, kParentStart, counters({{kShared, 30}})));
+  EXPECT_EQ(comm_fork_bytes(aggregator, "redis-server"), 17 * kPage);
+  auto ended = aggregator.fork_episodes(/*include_recently_ended=*/true);
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_FALSE(ended[0].episode.live);
+  EXPECT_EQ(ended[0].episode.copied_bytes(), 17 * kPage);
+}
+
+TEST_F(ForkAttributionTest, ParentCopiesGoToItsNewestLiveEpisode) {
+  Aggregator aggregator(tree.options());
+  const uint32_t kSecondChild = 1002;
+  const uint64_t kSecondStart = 61 * kSecond;
+  tree.add_process(kSecondChild, kSecondStart, "redis-server");
+  aggregator.apply(SampleBuilder(1 * kSecond).process(kParent, kParentStart, counters({})));
+  aggregator.on_event(fork_event(kParent, kParentStart, kChild, kChildStart, "redis-server", 1 * kSecond));
+  aggregator.on_event(fork_event(kParent, kParentStart, kSecondChild, kSecondStart, "redis-server", 1 * kSecond));
+  aggregator.apply(SampleBuilder(2 * kSecond).process(kParent, kParentStart, counters({{kShared, 4}})));
+  auto episodes = aggregator.fork_episodes();
+  ASSERT_EQ(episodes.size(), 2u);
+  EXPECT_EQ(episodes[0].episode.parent_copied_bytes, 0u);
+  EXPECT_EQ(episodes[1].episode.child.tgid, kSecondChild);
+  EXPECT_EQ(episodes[1].episode.parent_copied_bytes, 4 * kPage);
+}
+
+TEST_F(ForkAttributionTest, ProjectionFollowsTheRateAndIsBoundedByAnonRssAtFork) {
+  AggregatorOptions options = tree.options();
+  options.fork_projection_horizon_s = 10;
+  Aggregator aggregator(options);
+  aggregator.apply(SampleBuilder(1 * kSecond).process(kParent, kParentStart, counters({})));
+  aggregator.on_event(fork_event(kParent, kParentStart, kChild, kChildStart, "redis-server", 1 * kSecond));
+  // 2 pages in one second: projection = 2 pages + 2 pages/s x 10 s = 22 pages (< 100 of RSS).
+  aggregator.apply(SampleBuilder(2 * kSecond).process(kChild, kChildStart, counters({{kShared, 2}})));
+  auto episodes = aggregator.fork_episodes();
+  ASSERT_EQ(episodes.size(), 1u);
+  EXPECT_DOUBLE_EQ(episodes[0].episode.rate_bytes_per_s, 2.0 * kPage);
+  EXPECT_EQ(episodes[0].projected_bytes, 22 * kPage);
+  // 40 pages in the next second: 42 + rate x 10 s is far above 100 pages: bounded by the RSS.
+  aggregator.apply(SampleBuilder(3 * kSecond).process(kChild, kChildStart, counters({{kShared, 42}})));
+  episodes = aggregator.fork_episodes();
+  EXPECT_EQ(episodes[0].episode.copied_bytes(), 42 * kPage);
+  EXPECT_EQ(episodes[0].projected_bytes, 100 * kPage);
+  auto snapshot = aggregator.metrics_snapshot();
+  for (const ProcessRow& row : snapshot->top_processes) {
+    if (row.pid == kParent) EXPECT_EQ(row.fork_projected_bytes, 100 * kPage);
+  }
+}
+
+TEST_F(ForkAttributionTest, EpisodeEndsWhenTheChildVanishesWithoutAnExitRecord) {
+  Aggregator aggregator(tree.options());
+  aggregator.on_event(fork_event(kParent, kParentStart, kChild, kChildStart, "redis-server", 1 * kSecond));
+  tree.remove_process(kChild);
+  for (uint64_t t = 1; t <= 3; ++t)
+    aggregator.apply(SampleBuilder(t * kSecond).process(kParent, kParentStart, counters({})));
+  EXPECT_TRUE(aggregator.fork_episodes().empty());
+}
+
+}  // namespace
+}  // namespace cowwatch::model

@@ -1,0 +1,111 @@
+// Identity: cgroup ids resolved through a fake cgroup2 tree, /proc parsing, comm sources.
+#include <gtest/gtest.h>
+
+#include "model/aggregator.h"
+#include "model/cgroup_resolver.h"
+#include "model/proc_reader.h"
+#include "model_fixtures.h"
+
+namespace cowwatch::model {
+namespace {
+
+using namespace testing;
+
+TEST(CgroupResolver, ResolvesIdsToPathsBelowTheRoot) {
+  TempTree tree;
+  uint64_t redis = tree.add_cgroup("system.slice/redis.service");
+  uint64_t slice = tree.add_cgroup("system.slice");
+  struct stat st {};
+  ::stat(tree.cgroup().c_str(), &st);
+  CgroupResolver resolver(tree.cgroup().string());
+  EXPECT_EQ(resolver.resolve(redis).value_or(""), "system.slice/redis.service");
+  EXPECT_EQ(resolver.resolve(slice).value_or(""), "system.slice");
+  EXPECT_EQ(resolver.resolve(st.st_ino).value_or(""), "/");
+  EXPECT_EQ(resolver.walks(), 1u);
+}
+
+TEST(CgroupResolver, RewalksOnAMissAtMostOncePerPoll) {
+  TempTree tree;
+  CgroupResolver resolver(tree.cgroup().string());
+  EXPECT_FALSE(resolver.resolve(987654321).has_value());
+  EXPECT_FALSE(resolver.resolve(987654322).has_value());
+  EXPECT_EQ(resolver.walks(), 1u);
+  uint64_t created = tree.add_cgroup("machine.slice/vm.scope");
+  EXPECT_FALSE(resolver.resolve(created).has_value());  // same poll: no second walk
+  resolver.new_poll();
+  EXPECT_EQ(resolver.resolve(created).value_or(""), "machine.slice/vm.scope");
+  EXPECT_EQ(resolver.walks(), 2u);
+  EXPECT_EQ(resolver.resolve(created).value_or(""), "machine.slice/vm.scope");  // cached
+  EXPECT_EQ(resolver.walks(), 2u);
+}
+
+TEST(ProcReader, ReadsCommCgroupStartAndRss) {
+  TempTree tree;
+  const uint64_t start = 7 * kSecond;
+  tree.add_process(42, start, "my (odd) name", "/system.slice/x.service", 1234);
+  ProcReader reader(tree.proc().string());
+  EXPECT_EQ(reader.comm(42).value_or(""), "my (odd) name");
+  EXPECT_EQ(reader.cgroup(42).value_or(""), "system.slice/x.service");
+  EXPECT_EQ(reader.start_ns(42).value_or(0), start);
+  EXPECT_EQ(reader.rss_anon_bytes(42).value_or(0), 1234u * 1024);
+  EXPECT_EQ(reader.liveness({42, start}), Liveness::kSame);
+  EXPECT_EQ(reader.liveness({42, start + 90 * kSecond}), Liveness::kDifferent);
+  EXPECT_EQ(reader.liveness({43, start}), Liveness::kGone);
+  EXPECT_FALSE(reader.comm(43).has_value());
+}
+
+TEST(ProcReader, ParsesCgroupV2LinesOnly) {
+  EXPECT_EQ(parse_cgroup_v2_path("0::/\n").value_or(""), "/");
+  EXPECT_EQ(parse_cgroup_v2_path("1:name=systemd:/x\n0::/a/b\n").value_or(""), "a/b");
+  EXPECT_FALSE(parse_cgroup_v2_path("1:cpu:/a\n").has_value());
+}
+
+TEST(ProcReader, ReadsSelfcheckVmstat) {
+  TempTree tree;
+  TempTree::write(tree.proc() / "vmstat", "nr_free_pages 5\npgreuse 17\npswpout 3\nnr_foll_pin_acquired 9\n");
+  auto vmstat = ProcReader(tree.proc().string()).selfcheck_vmstat();
+  EXPECT_EQ(vmstat.size(), 3u);
+  EXPECT_EQ(vmstat["pgreuse"], 17u);
+  EXPECT_EQ(vmstat["nr_foll_pin_acquired"], 9u);
+}
+
+TEST(AggregatorIdentity, FaultRecordsGiveTheOwnersCgroupById) {
+  TempTree tree;
+  uint64_t id = tree.add_cgroup("system.slice/postgresql.service");
+  Aggregator aggregator(tree.options());  // no /proc entry: identity from records only
+  cw_event fault = event(CW_EV_FAULT, 77, 9 * kSecond, "postgres");
+  fault.cgroup_id = id;
+  aggregator.on_event(fault);
+  aggregator.apply(SampleBuilder(1 * kSecond).process(77, 9 * kSecond, counters({{kShared, 2}})));
+  auto snapshot = aggregator.metrics_snapshot();
+  ASSERT_NE(find_row(snapshot->cgroups, "system.slice/postgresql.service"), nullptr);
+  ASSERT_NE(find_row(snapshot->comms, "postgres"), nullptr);
+}
+
+TEST(AggregatorIdentity, RemoteFaultsDoNotRenameTheOwner) {
+  TempTree tree;
+  Aggregator aggregator(tree.options());
+  cw_event fault = event(CW_EV_FAULT, 77, 9 * kSecond, "io_uring-sq");
+  fault.actor_tgid = 78;  // another process faulted on 77's memory
+  aggregator.on_event(fault);
+  auto detail = aggregator.query_pid(77);
+  ASSERT_TRUE(detail.has_value());
+  EXPECT_EQ(detail->row.comm, kUnknownName);
+}
+
+TEST(AggregatorIdentity, SwapRecordsAreCountedPerMemcg) {
+  TempTree tree;
+  uint64_t id = tree.add_cgroup("batch.slice");
+  Aggregator aggregator(tree.options());
+  cw_event swap = event(CW_EV_SWAP_ADD, 0, 0, "kswapd0");
+  swap.aux0 = id;
+  aggregator.on_event(swap);
+  aggregator.on_event(swap);
+  auto detail = aggregator.query_cgroup("/batch.slice");
+  ASSERT_TRUE(detail.has_value());
+  EXPECT_EQ(detail->stats.swap_add_events, 2u);
+  EXPECT_EQ(aggregator.events_received()[CW_EV_SWAP_ADD], 2u);
+}
+
+}  // namespace
+}  // namespace cowwatch::model
