@@ -29,10 +29,43 @@ struct {
 	__type(value, struct cw_wp_stash);
 } cw_wp_stash_map SEC(".maps");
 
+/*
+ * Fallback for kernels whose task storage refuses to create entries in this context (measured:
+ * 7.2 returns NULL at do_wp_page entry). Keyed by thread id; an entry lives for one fault.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH); /* a missed exit cannot leak an entry for good */
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct cw_wp_stash);
+} cw_wp_stash_hash SEC(".maps");
+
+static const struct cw_wp_stash cw_empty_stash;
+
 static __always_inline struct cw_wp_stash *cw_stash(bool create)
 {
-	return bpf_task_storage_get(&cw_wp_stash_map, bpf_get_current_task_btf(), 0,
-				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	struct cw_wp_stash *s;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	s = bpf_task_storage_get(&cw_wp_stash_map, bpf_get_current_task_btf(), 0,
+				 create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	if (s)
+		return s;
+	s = bpf_map_lookup_elem(&cw_wp_stash_hash, &tid);
+	if (s || !create)
+		return s;
+	bpf_map_update_elem(&cw_wp_stash_hash, &tid, &cw_empty_stash, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&cw_wp_stash_hash, &tid);
+}
+
+/* Ends a fault's use of the stash: the fallback entry is removed, task storage is kept. */
+static __always_inline void cw_stash_done(struct cw_wp_stash *s)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	s->vmf = 0;
+	if (!bpf_task_storage_get(&cw_wp_stash_map, bpf_get_current_task_btf(), 0, 0))
+		bpf_map_delete_elem(&cw_wp_stash_hash, &tid);
 }
 
 /* int do_wp_page(struct vm_fault *vmf) — entry */
@@ -86,7 +119,8 @@ static __always_inline void cw_wp_exit(const struct vm_fault *vmf)
 	char owner_comm[CW_COMM_LEN] = {};
 	unsigned long orig_pte, new_pte = 0, vm_flags;
 	pte_t *ptep;
-	bool unshare, remote, have_comm, copied, anomaly;
+	bool unshare, remote, have_comm, copied, anomaly, have_stash = false;
+	__u8 copy_seen = 0, reuse_seen = 0;
 	__u32 flags;
 	__u8 decision, reason = CW_REASON_COUNT, ff = 0;
 
@@ -96,10 +130,12 @@ static __always_inline void cw_wp_exit(const struct vm_fault *vmf)
 		return;
 	if (s && s->vmf == (__u64)vmf) {
 		st = s->st;
-		s->vmf = 0;
+		copy_seen = s->copy_seen;
+		reuse_seen = s->reuse_seen;
+		have_stash = true;
+		cw_stash_done(s);
 	} else {
 		cw_drop(CW_DROP_STASH_MISS);
-		s = 0;
 	}
 
 	flags = BPF_CORE_READ(vmf, flags);
@@ -112,8 +148,8 @@ static __always_inline void cw_wp_exit(const struct vm_fault *vmf)
 		bpf_probe_read_kernel(&new_pte, sizeof(new_pte), ptep);
 	vm_flags = BPF_CORE_READ(vmf, vma, vm_flags);
 
-	if (cw_cfg.copy_exact && s)
-		copied = s->copy_seen;
+	if (cw_cfg.copy_exact && have_stash)
+		copied = copy_seen;
 	else
 		copied = ptep && (new_pte & 1) && cw_pte_pfn(new_pte) != cw_pte_pfn(orig_pte);
 
@@ -123,7 +159,7 @@ static __always_inline void cw_wp_exit(const struct vm_fault *vmf)
 		decision = CW_DECISION_COPY;
 	else if (unshare)
 		decision = CW_DECISION_UNSHARE_NOOP;
-	else if ((cw_cfg.reuse_exact && s) ? s->reuse_seen : (ptep && (new_pte & CW_PTE_RW)))
+	else if ((cw_cfg.reuse_exact && have_stash) ? reuse_seen : (ptep && (new_pte & CW_PTE_RW)))
 		decision = CW_DECISION_REUSE;
 	else
 		decision = CW_DECISION_INCOMPLETE;
@@ -139,7 +175,7 @@ static __always_inline void cw_wp_exit(const struct vm_fault *vmf)
 		cw_count(host, proc, CW_C_WP_REMOTE);
 	switch (decision) {
 	case CW_DECISION_COPY:
-		reason = s ? cw_copy_reason(&st, unshare) : (unshare ? CW_REASON_UNSHARE : CW_REASON_OTHER);
+		reason = have_stash ? cw_copy_reason(&st, unshare) : (unshare ? CW_REASON_UNSHARE : CW_REASON_OTHER);
 		cw_count(host, proc, CW_C_COPY_FIRST + reason);
 		break;
 	case CW_DECISION_REUSE:

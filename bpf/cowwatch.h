@@ -72,6 +72,7 @@ enum cw_counter {
 	CW_C_FORK_MM_HAS_PINNED,	/* ... of an mm with MMF_HAS_PINNED (sticky flag) */
 	CW_C_FORK_LONGTERM_PINS,	/* ... of an mm with pinned_vm > 0 (long-term pins now) */
 	CW_C_WP_APPROX,			/* tracepoint approximation of wp faults (page_fault_user) */
+	CW_C_FORK_PINNED_COPIES,	/* pages copied eagerly at fork because they were maybe pinned */
 	CW_C_COUNT,
 };
 
@@ -97,7 +98,9 @@ struct cw_proc_key {
 
 enum cw_event_type {
 	CW_EV_FAULT = 0,	/* a classified do_wp_page (sampled, or an anomaly) */
-	CW_EV_FORK,		/* a new thread group: aux0 = child start_ns, aux2 = child tgid */
+	CW_EV_FORK,		/* a new thread group: aux0 = child start_ns, aux2 = child tgid,
+				   aux1 = parent's pinned_vm pages, address = pages the kernel
+				   copied eagerly at this fork because they were maybe pinned */
 	CW_EV_EXIT,		/* thread group exited: flush its counters */
 	CW_EV_SWAP_ADD,		/* folio added to swap; aux0 = memcg cgroup id */
 	CW_EV_PINNED_SWAP_SKIP,	/* reclaim kept a pinned folio; aux0 = memcg cgroup id */

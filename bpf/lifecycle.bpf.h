@@ -9,6 +9,78 @@
 #include "maps.bpf.h"
 #include <bpf/bpf_tracing.h>
 
+/*
+ * Pinned pages copied at fork. copy_present_pte() cannot share a maybe-pinned exclusive anon
+ * page with the child, so it copies it on the spot (copy_present_page, inlined everywhere): no
+ * fault ever shows it. Every such copy allocates with vma_alloc_folio[_noprof] in the parent while
+ * it is inside copy_page_range(), which nothing else there does; counting those allocations per
+ * forking task gives the eager copies of this fork (kernel-facts.md §2.3: 512 pinned pages ->
+ * 512 extra allocations).
+ */
+struct cw_fork_copy {
+	__u32 active;	/* inside copy_page_range */
+	__u32 pages;	/* allocations seen while active */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32); /* thread id of the forking task */
+	__type(value, struct cw_fork_copy);
+} cw_fork_copies SEC(".maps");
+
+/* Tasks inside copy_page_range now: lets the allocation probe return at once otherwise. */
+__s64 cw_forks_copying = 0;
+
+static const struct cw_fork_copy cw_fork_copy_zero;
+
+/* int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma) */
+SEC("?fentry/copy_page_range")
+int BPF_PROG(cw_fentry_copy_page_range)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct cw_fork_copy *c = bpf_map_lookup_elem(&cw_fork_copies, &tid);
+
+	if (!c) {
+		bpf_map_update_elem(&cw_fork_copies, &tid, &cw_fork_copy_zero, BPF_NOEXIST);
+		c = bpf_map_lookup_elem(&cw_fork_copies, &tid);
+		if (!c)
+			return 0;
+	}
+	c->active = 1;
+	__sync_fetch_and_add(&cw_forks_copying, 1);
+	return 0;
+}
+
+SEC("?fexit/copy_page_range")
+int BPF_PROG(cw_fexit_copy_page_range)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct cw_fork_copy *c = bpf_map_lookup_elem(&cw_fork_copies, &tid);
+
+	if (c)
+		c->active = 0;
+	if (cw_forks_copying > 0)
+		__sync_fetch_and_add(&cw_forks_copying, -1);
+	return 0;
+}
+
+/* struct folio *vma_alloc_folio[_noprof](gfp_t gfp, int order, struct vm_area_struct *vma, ...) */
+SEC("?fentry/vma_alloc_folio")
+int BPF_PROG(cw_fentry_vma_alloc_folio)
+{
+	__u32 tid;
+	struct cw_fork_copy *c;
+
+	if (cw_forks_copying <= 0)
+		return 0;
+	tid = (__u32)bpf_get_current_pid_tgid();
+	c = bpf_map_lookup_elem(&cw_fork_copies, &tid);
+	if (c && c->active)
+		c->pages++;
+	return 0;
+}
+
 /* TP_PROTO(struct task_struct *parent, struct task_struct *child) */
 SEC("?raw_tp/sched_process_fork")
 int BPF_PROG(cw_sched_process_fork, struct task_struct *parent, struct task_struct *child)
@@ -20,6 +92,14 @@ int BPF_PROG(cw_sched_process_fork, struct task_struct *parent, struct task_stru
 	__s64 pinned_vm = 0;
 	bool has_pinned = false;
 
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct cw_fork_copy *fc = bpf_map_lookup_elem(&cw_fork_copies, &tid);
+	__u32 eager = 0;
+
+	if (fc) { /* copy_process() is over: the count belongs to this fork */
+		eager = fc->pages;
+		bpf_map_delete_elem(&cw_fork_copies, &tid);
+	}
 	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
 		return 0; /* a new thread, not a new process */
 	cw_task_key(parent, &pkey);
@@ -39,8 +119,14 @@ int BPF_PROG(cw_sched_process_fork, struct task_struct *parent, struct task_stru
 	cw_count(host, proc, CW_C_FORK);
 	if (has_pinned)
 		cw_count(host, proc, CW_C_FORK_MM_HAS_PINNED);
-	if (pinned_vm > 0)
+	if (pinned_vm > 0 || eager > 0)
 		cw_count(host, proc, CW_C_FORK_LONGTERM_PINS);
+	if (eager) {
+		if (host)
+			host->c[CW_C_FORK_PINNED_COPIES] += eager;
+		if (proc)
+			__sync_fetch_and_add(&proc->c[CW_C_FORK_PINNED_COPIES], eager);
+	}
 
 	e = cw_reserve(true);
 	if (!e)
@@ -55,8 +141,9 @@ int BPF_PROG(cw_sched_process_fork, struct task_struct *parent, struct task_stru
 	e->aux0 = ckey.start_ns;
 	e->aux1 = pinned_vm > 0 ? pinned_vm : 0;
 	e->aux2 = ckey.tgid;
+	e->address = eager;
 	e->page_flags = has_pinned ? CW_PF_MM_HAS_PINNED : 0;
-	e->anomaly = pinned_vm > 0;
+	e->anomaly = pinned_vm > 0 || eager > 0;
 	BPF_CORE_READ_STR_INTO(&e->comm, parent, comm);
 	cw_submit(e);
 	return 0;

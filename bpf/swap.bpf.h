@@ -5,8 +5,13 @@
  *   int  folio_alloc_swap(struct folio *folio[, gfp_t gfp])    7.2, 6.18 (0 on success)
  *   swp_entry_t folio_alloc_swap(struct folio *folio)          6.1, 6.12 (kprobe only: struct return)
  * `current` is the reclaimer, not the owner. The folio is attributed to the current process only
- * when that process reclaims its own memory (MADV_PAGEOUT / process_madvise: a user task that is
- * neither a kernel thread nor in direct reclaim, PF_MEMALLOC); otherwise to the host alone.
+ * when that process reclaims its own memory: MADV_PAGEOUT runs reclaim_pages(), which (unlike
+ * kswapd, a kernel thread, and direct/memcg reclaim, which set current->reclaim_state) runs in the
+ * caller's context with no reclaim_state. process_madvise() on another process is the one case this
+ * misattributes (to the caller). Otherwise the folio counts for the host alone.
+ *
+ * pinned_swap_skip: shrink_folio_list() keeps anon folios that are maybe DMA-pinned before it
+ * would allocate swap (vmscan.c, 6.1-7.2); its entry walks the list handed to it and counts them.
  */
 #ifndef COWWATCH_SWAP_BPF_H
 #define COWWATCH_SWAP_BPF_H
@@ -29,6 +34,16 @@ static __always_inline bool cw_folio_maybe_pinned(const struct folio *folio)
 	return BPF_CORE_READ(folio, _refcount.counter) >= CW_GUP_PIN_COUNTING_BIAS;
 }
 
+/* True when current reclaims its own memory (MADV_PAGEOUT), see above. */
+static __always_inline bool cw_reclaiming_own_memory(struct task_struct *cur)
+{
+	if (BPF_CORE_READ(cur, flags) & CW_PF_KTHREAD)
+		return false;
+	if (!bpf_core_field_exists(cur->reclaim_state))
+		return false;
+	return BPF_CORE_READ(cur, reclaim_state) == 0;
+}
+
 static __always_inline void cw_swap_done(const struct folio *folio, long ret)
 {
 	struct task_struct *cur = (struct task_struct *)bpf_get_current_task_btf();
@@ -36,14 +51,12 @@ static __always_inline void cw_swap_done(const struct folio *folio, long ret)
 	struct cw_proc_key key;
 	struct cw_event *e;
 	bool ok, pinned, owner;
-	unsigned int tflags;
 
 	ok = cw_cfg.swap_ret_errno ? ret == 0 : ret != 0;
 	if (!ok || !folio)
 		return;
 	pinned = cw_folio_maybe_pinned(folio);
-	tflags = BPF_CORE_READ(cur, flags);
-	owner = !(tflags & (CW_PF_KTHREAD | CW_PF_MEMALLOC));
+	owner = cw_reclaiming_own_memory(cur);
 	host = cw_host_counters();
 	if (owner) {
 		cw_task_key(cur, &key);
@@ -109,6 +122,121 @@ int BPF_KRETPROBE(cw_kretprobe_swap_add, long ret)
 	folio = (const struct folio *)*slot;
 	*slot = 0;
 	cw_swap_done(folio, ret);
+	return 0;
+}
+
+/* Counts maybe-pinned anon, swap-backed folios not yet in the swap cache on the list. */
+#define CW_MAX_RECLAIM_WALK 4096
+
+/* What the walk reads; constant during the loop, so the verifier's states converge. */
+struct cw_walk {
+	struct list_head *head;
+	unsigned long lru_off;
+	unsigned int pg_swapbacked;
+	unsigned int pg_swapcache;
+};
+
+/* The walk's moving parts live in a map value: the verifier does not track them per iteration. */
+struct cw_walk_pos {
+	struct list_head *pos;
+	__u32 pinned;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cw_walk_pos);
+} cw_walk_scratch SEC(".maps");
+
+/* bpf_loop callback: one folio of the list; returns 1 to stop at the list head. */
+static long cw_walk_one(__u32 index, void *ctx)
+{
+	struct cw_walk *w = ctx;
+	__u32 zero = 0;
+	struct cw_walk_pos *p = bpf_map_lookup_elem(&cw_walk_scratch, &zero);
+	struct list_head *pos;
+	const struct folio *folio;
+	unsigned long mapping, fflags;
+
+	if (!p)
+		return 1;
+	pos = p->pos;
+	if (!pos || pos == w->head)
+		return 1;
+	folio = (const struct folio *)((unsigned long)pos - w->lru_off);
+	mapping = (unsigned long)BPF_CORE_READ(folio, mapping);
+	fflags = cw_folio_flags(folio);
+	if ((mapping & CW_MAPPING_FLAGS) == CW_MAPPING_ANON && cw_test_bit(fflags, w->pg_swapbacked) &&
+	    !cw_test_bit(fflags, w->pg_swapcache) && cw_folio_maybe_pinned(folio))
+		p->pinned++;
+	p->pos = BPF_CORE_READ(pos, next);
+	return 0;
+}
+
+static __always_inline void cw_reclaim_list(struct list_head *head)
+{
+	struct task_struct *cur = (struct task_struct *)bpf_get_current_task_btf();
+	struct cw_counters *host, *proc = 0;
+	struct cw_proc_key key;
+	struct cw_event *e;
+	struct cw_walk w = {
+		.head = head,
+		.lru_off = bpf_core_field_offset(struct folio, lru),
+		.pg_swapbacked = bpf_core_enum_value(enum pageflags, PG_swapbacked),
+		.pg_swapcache = bpf_core_enum_value(enum pageflags, PG_swapcache),
+	};
+	__u32 zero = 0, pinned;
+	struct cw_walk_pos *p = bpf_map_lookup_elem(&cw_walk_scratch, &zero);
+
+	if (!p)
+		return;
+	p->pos = BPF_CORE_READ(head, next);
+	p->pinned = 0;
+	bpf_loop(CW_MAX_RECLAIM_WALK, cw_walk_one, &w, 0);
+	pinned = p->pinned;
+	if (!pinned)
+		return;
+	host = cw_host_counters();
+	if (cw_reclaiming_own_memory(cur)) {
+		cw_task_key(cur, &key);
+		proc = cw_proc_counters(&key);
+	}
+	if (host)
+		host->c[CW_C_PINNED_SWAP_SKIP] += pinned;
+	if (proc)
+		__sync_fetch_and_add(&proc->c[CW_C_PINNED_SWAP_SKIP], pinned);
+	e = cw_reserve(true);
+	if (!e)
+		return;
+	e->type = CW_EV_PINNED_SWAP_SKIP;
+	e->hook = CW_HOOK_SWAP_ADD;
+	e->pid = (__u32)bpf_get_current_pid_tgid();
+	e->actor_tgid = bpf_get_current_pid_tgid() >> 32;
+	if (proc) {
+		e->tgid = key.tgid;
+		e->start_ns = key.start_ns;
+		e->cgroup_id = bpf_get_current_cgroup_id();
+	}
+	e->aux1 = pinned;
+	e->page_flags = CW_PF_MAYBE_PINNED;
+	e->anomaly = 1;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	cw_submit(e);
+}
+
+/* unsigned int shrink_folio_list(struct list_head *folio_list, ...) */
+SEC("?fentry/shrink_folio_list")
+int BPF_PROG(cw_fentry_shrink_folio_list, struct list_head *folio_list)
+{
+	cw_reclaim_list(folio_list);
+	return 0;
+}
+
+SEC("?kprobe")
+int BPF_KPROBE(cw_kprobe_shrink_folio_list, struct list_head *folio_list)
+{
+	cw_reclaim_list(folio_list);
 	return 0;
 }
 

@@ -125,6 +125,8 @@ enum pageflags {
 	PG_anon_exclusive = 5,
 };
 
+struct reclaim_state;
+
 struct signal_struct {
 	atomic_t live;
 };
@@ -140,6 +142,7 @@ struct task_struct {
 	char comm[16];
 	struct signal_struct *signal;
 	int exit_code;
+	struct reclaim_state *reclaim_state;
 };
 
 #pragma clang attribute pop

@@ -1,7 +1,7 @@
 #include "alerts/alert_engine.h"
 
 #include <algorithm>
-#include <limits>
+#include <tuple>
 
 #include "alerts/annotations.h"
 #include "alerts/sliding_window.h"
@@ -94,7 +94,7 @@ AlertEngine::SubjectState* AlertEngine::touch(const Subject& subject) {
     it = subjects_.emplace(key, std::move(state)).first;
   }
   SubjectState& state = *it->second;
-  state.subject.labels = subject.labels;
+  if (state.subject.labels != subject.labels) state.subject.labels = subject.labels;
   state.last_seen = now_;
   return &state;
 }
@@ -148,8 +148,8 @@ std::vector<AlertTransition> AlertEngine::evaluate(const AlertInput& input) {
   }
 
   std::vector<AlertTransition> out;
-  for (size_t r = 0; r < rules_.size(); ++r) {
-    for (auto& [key, state] : subjects_) {
+  for (auto& [key, state] : subjects_) {  // one pass over subjects (cache), every rule
+    for (size_t r = 0; r < rules_.size(); ++r) {
       if (state->subject.scope == rules_[r].scope) evaluate_rule(r, *state, out);
     }
   }

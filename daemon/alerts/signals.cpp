@@ -24,7 +24,8 @@ std::optional<Signal> signal_from_event(const cw_event& event) {
       }
       return std::nullopt;
     case CW_EV_FORK:
-      if (event.aux1 > 0) return Signal::kLongtermPinForks;
+      // aux1: pinned_vm pages at fork; address: pages copied eagerly because maybe pinned.
+      if (event.aux1 > 0 || event.address > 0) return Signal::kLongtermPinForks;
       return std::nullopt;
     case CW_EV_PINNED_SWAP_SKIP:
       return Signal::kPinnedSwap;

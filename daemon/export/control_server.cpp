@@ -101,6 +101,46 @@ struct ControlServer::Impl {
   }
 };
 
+namespace {
+
+// Writes as much of c.out as the socket takes now.
+void flush(Client& c) {
+  while (!c.out.empty()) {
+    ssize_t n = send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      c.out.erase(0, static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    c.dead = true;  // EPIPE, ECONNRESET: the peer is gone
+    c.out.clear();
+    return;
+  }
+}
+
+std::string encode_stream_item(const nlohmann::json& id, const StreamItem& item) {
+  switch (item.kind) {
+    case StreamItem::kEvent: return stream_line(id, "event", event_to_json(item.event));
+    case StreamItem::kSample: return stream_line(id, "sample", sample_to_json(*item.sample));
+    case StreamItem::kExitFlush:
+      return stream_line(id, "exit", exit_flush_to_json(item.exit_flush));
+  }
+  return {};
+}
+
+// Queues a final error and closes once it has been written, or after one more read timeout.
+void fail_client(Client& c, ErrorCode code, const std::string& message, const nlohmann::json& id,
+                 std::chrono::milliseconds grace) {
+  c.out += error_line(id, code, message);
+  c.close_after_flush = true;
+  c.read_closed = true;
+  c.in.clear();
+  c.deadline = Clock::now() + grace;
+}
+
+}  // namespace
+
 ControlServer::ControlServer(ServerOptions options, QueryBackend& backend)
     : options_(std::move(options)), backend_(backend), impl_(new Impl) {}
 
@@ -156,7 +196,16 @@ void ControlServer::stop() {
   [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof(one));
   thread_.join();
   for (Client& c : impl_->clients) {
-    if (c.stream) backend_.unsubscribe(c.stream.get());
+    if (c.stream) {
+      backend_.unsubscribe(c.stream.get());
+      // Hand over what was already queued (best effort, without blocking) before closing.
+      uint64_t lost = 0;
+      for (const StreamItem& item : c.stream->take(options_.stream_queue_items, &lost)) {
+        if (c.out.size() >= options_.max_output_bytes) break;
+        c.out += encode_stream_item(c.stream_id, item);
+      }
+    }
+    flush(c);
     close(c.fd);
   }
   impl_->clients.clear();
@@ -167,35 +216,6 @@ void ControlServer::stop() {
   unlink(options_.socket_path.c_str());
 }
 
-namespace {
-
-// Writes as much of c.out as the socket takes now.
-void flush(Client& c) {
-  while (!c.out.empty()) {
-    ssize_t n = send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n > 0) {
-      c.out.erase(0, static_cast<size_t>(n));
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-    c.dead = true;  // EPIPE, ECONNRESET: the peer is gone
-    c.out.clear();
-    return;
-  }
-}
-
-// Queues a final error and closes once it has been written, or after one more read timeout.
-void fail_client(Client& c, ErrorCode code, const std::string& message, const nlohmann::json& id,
-                 std::chrono::milliseconds grace) {
-  c.out += error_line(id, code, message);
-  c.close_after_flush = true;
-  c.read_closed = true;
-  c.in.clear();
-  c.deadline = Clock::now() + grace;
-}
-
-}  // namespace
 
 void ControlServer::run() {
   Impl& im = *impl_;
@@ -300,17 +320,7 @@ void ControlServer::run() {
       }
       if (items.empty()) return;
       for (const StreamItem& item : items) {
-        switch (item.kind) {
-          case StreamItem::kEvent:
-            c.out += stream_line(c.stream_id, "event", event_to_json(item.event));
-            break;
-          case StreamItem::kSample:
-            c.out += stream_line(c.stream_id, "sample", sample_to_json(*item.sample));
-            break;
-          case StreamItem::kExitFlush:
-            c.out += stream_line(c.stream_id, "exit", exit_flush_to_json(item.exit_flush));
-            break;
-        }
+        c.out += encode_stream_item(c.stream_id, item);
       }
     }
   };

@@ -82,7 +82,6 @@ std::shared_ptr<const MetricsSnapshot> Aggregator::metrics_snapshot() const {
       snapshot->top_processes.push_back(process_row(*process));
   }
   snapshot->tracked_processes = processes_.size();
-  snapshot->events_received = events_received_;
   snapshot_ = std::move(snapshot);
   snapshot_version_ = version_;
   return snapshot_;

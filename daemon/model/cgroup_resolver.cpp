@@ -5,17 +5,21 @@
 #include <filesystem>
 
 namespace cowwatch::model {
+namespace {
+constexpr size_t kMaxNotFound = 4096;
+}  // namespace
 
 CgroupResolver::CgroupResolver(std::string cgroup_root) : root_(std::move(cgroup_root)) {}
 
 std::optional<std::string> CgroupResolver::resolve(uint64_t cgroup_id) {
   auto it = paths_.find(cgroup_id);
-  if (it == paths_.end() && !walked_this_poll_) {
-    walk();
-    it = paths_.find(cgroup_id);
-  }
-  if (it == paths_.end()) return std::nullopt;
-  return it->second;
+  if (it != paths_.end()) return it->second;
+  if (walked_this_poll_ || not_found_.count(cgroup_id)) return std::nullopt;
+  walk();
+  it = paths_.find(cgroup_id);
+  if (it != paths_.end()) return it->second;
+  if (not_found_.size() < kMaxNotFound) not_found_.insert(cgroup_id);
+  return std::nullopt;
 }
 
 void CgroupResolver::walk() {
@@ -23,6 +27,7 @@ void CgroupResolver::walk() {
   walked_this_poll_ = true;
   ++walks_;
   paths_.clear();
+  not_found_.clear();
   struct stat st {};
   if (::stat(root_.c_str(), &st) != 0) return;
   paths_[st.st_ino] = std::string(1, '/');

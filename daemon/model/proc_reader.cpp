@@ -112,7 +112,9 @@ std::map<std::string, uint64_t> ProcReader::selfcheck_vmstat() const {
   std::string name;
   unsigned long long value;
   while (lines >> name >> value) {
-    if (name == "pgreuse" || name == "pswpout" || name == "nr_foll_pin_acquired") out[name] = value;
+    if (name == "pgreuse" || name == "pswpout" || name == "nr_foll_pin_acquired" ||
+        name == "nr_foll_pin_released")
+      out[name] = value;
   }
   return out;
 }

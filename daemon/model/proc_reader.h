@@ -35,8 +35,8 @@ class ProcReader {
   // rounding; both are allowed for.
   Liveness liveness(const ProcKey& key) const;
 
-  // /proc/vmstat counters used by the self-check: pgreuse, pswpout, nr_foll_pin_acquired
-  // (those the kernel has).
+  // /proc/vmstat counters used by the self-check: pgreuse, pswpout, nr_foll_pin_acquired,
+  // nr_foll_pin_released (those the kernel has).
   std::map<std::string, uint64_t> selfcheck_vmstat() const;
 
   const std::string& root() const { return root_; }

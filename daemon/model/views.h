@@ -53,7 +53,6 @@ struct MetricsSnapshot {
   std::vector<GroupRow> comms;       // sorted by name
   std::vector<ProcessRow> top_processes;  // at most top_k_processes, most active first
   size_t tracked_processes = 0;
-  std::array<uint64_t, CW_EV_TYPE_COUNT> events_received{};
 };
 
 enum class SortKey { kCopies, kCopiedBytes, kUnshares, kSwapAdds, kFaults };

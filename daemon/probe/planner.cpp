@@ -236,6 +236,24 @@ Realization make_plan(KernelProbe& k, const PlannerOptions& options) {
     }
   }
 
+  // swap_add's pinned side: reclaim meeting pinned folios (shrink_folio_list entry).
+  if (out.plan.hooks[CW_HOOK_SWAP_ADD].strategy != Strategy::kUnavailable) {
+    HookPlan& hp = out.plan.hooks[CW_HOOK_SWAP_ADD];
+    Ladder l(hp, options);
+    const std::string func = "shrink_folio_list";
+    std::string note;
+    if (try_tracing(k, l, func, true, false, {"cw_fentry_shrink_folio_list"})) {
+      add(Kind::kTracing, "cw_fentry_shrink_folio_list", func, CW_HOOK_SWAP_ADD);
+      note = "; pinned folios kept by reclaim seen at fentry " + func;
+    } else if (auto sym = try_kprobe(k, l, func, true, false, {"cw_kprobe_shrink_folio_list"}); !sym.empty()) {
+      add(Kind::kKprobe, "cw_kprobe_shrink_folio_list", sym, CW_HOOK_SWAP_ADD);
+      note = "; pinned folios kept by reclaim seen at kprobe " + sym;
+    } else {
+      note = "; pinned folios kept by reclaim are not observable here (" + func + " not probeable)";
+    }
+    hp.accuracy += note;
+  }
+
   // fork / exit: raw tracepoints (no tracefs needed).
   for (auto [hook, tp, program] : {std::tuple{CW_HOOK_FORK, "sched_process_fork", "cw_sched_process_fork"},
                                    std::tuple{CW_HOOK_EXIT, "sched_process_exit", "cw_sched_process_exit"}}) {
@@ -248,6 +266,26 @@ Realization make_plan(KernelProbe& k, const PlannerOptions& options) {
       add(Kind::kRawTracepoint, program, tp, hook);
     } else {
       l.reject(Strategy::kTracepoint, tp, r.reason);
+    }
+  }
+
+  // fork's pinned side: pages copied eagerly at fork (copy_page_range + the folio allocator).
+  if (out.plan.hooks[CW_HOOK_FORK].strategy != Strategy::kUnavailable) {
+    HookPlan& hp = out.plan.hooks[CW_HOOK_FORK];
+    Ladder l(hp, options);
+    std::string alloc;
+    for (const char* f : {"vma_alloc_folio_noprof", "vma_alloc_folio"})
+      if (alloc.empty() && k.has_btf_func(f)) alloc = f;
+    if (!alloc.empty() &&
+        try_tracing(k, l, "copy_page_range", true, true, {"cw_fentry_copy_page_range", "cw_fexit_copy_page_range"}) &&
+        try_tracing(k, l, alloc, true, false, {"cw_fentry_vma_alloc_folio"})) {
+      add(Kind::kTracing, "cw_fentry_copy_page_range", "copy_page_range", CW_HOOK_FORK);
+      add(Kind::kTracing, "cw_fexit_copy_page_range", "copy_page_range", CW_HOOK_FORK);
+      add(Kind::kTracing, "cw_fentry_vma_alloc_folio", alloc, CW_HOOK_FORK);
+      hp.accuracy += "; pinned pages copied at fork counted at fentry copy_page_range + " + alloc;
+    } else {
+      hp.accuracy += "; pinned pages copied at fork are not observable here (long-term pins seen only "
+                     "through mm->pinned_vm)";
     }
   }
 

@@ -68,6 +68,7 @@ class Stack:
         self.prometheus_url = None
         self.alertmanager_url = None
         self.metrics_port = None
+        self.exit_codes = {}
 
     def __enter__(self):
         return self
@@ -79,6 +80,7 @@ class Stack:
     def close(self):
         for server in reversed(self.servers):
             rc = server.stop()
+            self.exit_codes[server.name] = rc
             print(f"stopped {server.name} (exit {rc})", flush=True)
 
     def dump_logs(self):

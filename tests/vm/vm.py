@@ -106,6 +106,16 @@ def _report_failure_context(data, result=None, tail=60):
         print("--- console tail (%s):\n%s" % (result.kernel.release, result.console_tail(tail)))
 
 
+def _save(directory, console, sections):
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "console.log"), "w") as f:
+        f.write(console)
+    for name, text in sections.items():
+        with open(os.path.join(directory, name + ".txt"), "w") as f:
+            f.write(text)
+    log("console and sections saved in %s" % directory)
+
+
 def cmd_test(args):
     workloads = args.workload or expectations.WORKLOADS
     with_daemon = bool(args.daemon)
@@ -124,6 +134,8 @@ def cmd_test(args):
             print("FAIL: %s" % e)
             return 1
         release = os.uname().release
+        if args.save:
+            _save(args.save, "", sections)
     else:
         if not qemu.qemu_available():
             return skip("%s not installed" % qemu.QEMU)
@@ -132,7 +144,7 @@ def cmd_test(args):
         except kernels.RegistryError as e:
             return skip("Debian registry unreachable and no cached %s kernel: %s" % (args.kernel, e))
         spec = initramfs.Spec(bins=[args.cwwl] + ([args.daemon] if with_daemon else []),
-                              script=suite.vm_script(workloads, expectations.N, with_daemon),
+                              script=suite.vm_script(workloads, expectations.N, with_daemon, args.probes),
                               script_is_init_body=True)
         result = qemu.boot_with_fallback(kernel, spec, timeout=args.timeout, log=log,
                                          allow_fallback=(args.kernel == "newest"))
@@ -147,7 +159,10 @@ def cmd_test(args):
             _report_failure_context(data, result)
             return 1
         sections = result.sections
-        log("kernel %s: VM ran %.1f s" % (release, result.wall))
+        log("kernel %s: VM ran %.1f s; guest seconds per step: %s" % (release, result.wall, " ".join(
+            "%s=%.1f" % (n, d) for n, (_, d) in result.section_time.items() if d >= 0.5)))
+        if args.save:
+            _save(args.save, result.console, sections)
     for n in notes:
         print("note: " + n)
     data = suite.run_data_from_sections(release, sections, workloads, with_daemon)
@@ -165,7 +180,7 @@ def cmd_test(args):
                 problems.append("%s: %s" % (name, sections.get(name, "(missing)").strip()))
         if not args.host and not sections.get("metrics", "").strip():
             problems.append("no metrics were scraped")
-    outcomes = suite.evaluate(expectations.ROWS, data, host=args.host,
+    outcomes = suite.evaluate(expectations.ROWS, data, workloads, host=args.host,
                               hook_of_metric=expectations.HOOK_OF_METRIC)
     print("kernel %s%s, N=%d, daemon: %s" % (release, " (host)" if args.host else "", expectations.N,
                                              args.daemon or "none (workload observations only)"))
@@ -211,6 +226,8 @@ def main(argv=None):
     t.add_argument("--daemon", help="cowwatchd; without it only workload observations are checked")
     t.add_argument("--workload", action="append", help="run only these workloads (default: all)")
     t.add_argument("--timeout", type=float, default=200.0, help="VM wall-clock timeout, seconds")
+    t.add_argument("--save", metavar="DIR", help="save the console and every section to DIR")
+    t.add_argument("--probes", action="store_true", help="also run `cowwatchd --probes` in the VM (+20-30 s)")
     args = p.parse_args(argv)
     return {"fetch": cmd_fetch, "shell": cmd_shell, "test": cmd_test}[args.cmd](args)
 

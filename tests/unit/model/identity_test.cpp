@@ -39,6 +39,21 @@ TEST(CgroupResolver, RewalksOnAMissAtMostOncePerPoll) {
   EXPECT_EQ(resolver.walks(), 2u);
 }
 
+TEST(CgroupResolver, AnIdTheLastWalkDidNotFindDoesNotWalkAgainByItself) {
+  TempTree tree;
+  CgroupResolver resolver(tree.cgroup().string());
+  EXPECT_FALSE(resolver.resolve(987654321).has_value());
+  for (int poll = 0; poll < 3; ++poll) {
+    resolver.new_poll();
+    EXPECT_FALSE(resolver.resolve(987654321).has_value());
+  }
+  EXPECT_EQ(resolver.walks(), 1u);
+  uint64_t created = tree.add_cgroup("new.slice");
+  resolver.new_poll();
+  EXPECT_EQ(resolver.resolve(created).value_or(""), "new.slice");  // a new id still walks
+  EXPECT_EQ(resolver.walks(), 2u);
+}
+
 TEST(ProcReader, ReadsCommCgroupStartAndRss) {
   TempTree tree;
   const uint64_t start = 7 * kSecond;
@@ -62,9 +77,9 @@ TEST(ProcReader, ParsesCgroupV2LinesOnly) {
 
 TEST(ProcReader, ReadsSelfcheckVmstat) {
   TempTree tree;
-  TempTree::write(tree.proc() / "vmstat", "nr_free_pages 5\npgreuse 17\npswpout 3\nnr_foll_pin_acquired 9\n");
+  TempTree::write(tree.proc() / "vmstat", "nr_free_pages 5\npgreuse 17\npswpout 3\nnr_foll_pin_acquired 9\nnr_foll_pin_released 8\nnr_foll_pin_x 1\n");
   auto vmstat = ProcReader(tree.proc().string()).selfcheck_vmstat();
-  EXPECT_EQ(vmstat.size(), 3u);
+  EXPECT_EQ(vmstat.size(), 4u);
   EXPECT_EQ(vmstat["pgreuse"], 17u);
   EXPECT_EQ(vmstat["nr_foll_pin_acquired"], 9u);
 }

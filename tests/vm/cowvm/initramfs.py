@@ -5,7 +5,8 @@ the dynamic loader), kernel modules, the kernel config at /boot/config-<release>
 Serial-console protocol (parsed by qemu.py):
   @@COWVM INIT@@                      /init started (the kernel reached userspace)
   @@COWVM SETUP-FAIL <what>@@         a setup step failed (the run continues)
-  @@COWVM BEGIN <name>@@ ... @@COWVM END <name> rc=<n>@@   one section of output
+  @@COWVM BEGIN <name>@@ ... @@COWVM END <name> rc=<n> t=<start>-<end>s@@
+                                      one section of output (guest uptime, seconds; no forks)
   @@COWVM DONE@@                      just before power-off
 """
 
@@ -136,10 +137,12 @@ echo "{mark} INIT@@"
 fail() {{ echo "{mark} SETUP-FAIL $*@@"; }}
 section() {{
   name=$1; shift
+  read -r t0 _ </proc/uptime
   echo "{mark} BEGIN $name@@"
   "$@"
   rc=$?
-  echo "{mark} END $name rc=$rc@@"
+  read -r t1 _ </proc/uptime
+  echo "{mark} END $name rc=$rc t=$t0-${{t1}}s@@"
   return $rc
 }}
 mount -t sysfs sysfs /sys || fail "mount sysfs"
@@ -148,6 +151,7 @@ mount -t tracefs tracefs /sys/kernel/tracing || fail "mount tracefs"
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 mount -t bpf bpf /sys/fs/bpf || fail "mount bpffs"
 mount -t cgroup2 cgroup2 /sys/fs/cgroup || fail "mount cgroup2"
+echo +memory > /sys/fs/cgroup/cgroup.subtree_control || fail "enable the memory controller"
 mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /run
 mount -t tmpfs tmpfs /dev/shm

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 CACHE_ROOT = os.environ.get("COWVM_CACHE", "/var/cache/cowwatch-vm")
 KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
+MIRROR = os.environ.get("COWVM_MIRROR", "http://deb.debian.org")  # .../debian and .../debian-security
 LISTS_MAX_AGE_S = 6 * 3600  # refresh apt lists at most this often
 
 # target -> (suites, security suites, package-name regex of the kernel image to resolve)
@@ -77,11 +78,11 @@ class AptState:
         suites, security, _ = TARGETS[target]
         os.makedirs(os.path.join(self.lists, "partial"), exist_ok=True)
         os.makedirs(os.path.join(self.cache, "archives", "partial"), exist_ok=True)
-        text = ("Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s\nComponents: main\n"
-                "Signed-By: %s\n" % (" ".join(suites), KEYRING))
+        text = ("Types: deb\nURIs: %s/debian\nSuites: %s\nComponents: main\n"
+                "Signed-By: %s\n" % (MIRROR, " ".join(suites), KEYRING))
         if security:
-            text += ("\nTypes: deb\nURIs: http://deb.debian.org/debian-security\nSuites: %s\n"
-                     "Components: main\nSigned-By: %s\n" % (" ".join(security), KEYRING))
+            text += ("\nTypes: deb\nURIs: %s/debian-security\nSuites: %s\n"
+                     "Components: main\nSigned-By: %s\n" % (MIRROR, " ".join(security), KEYRING))
         with open(self.sources, "w") as f:
             f.write(text)
 

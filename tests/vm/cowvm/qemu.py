@@ -24,8 +24,8 @@ QEMU = "qemu-system-x86_64"
 QEMU_ARGS = ["-m", "1024", "-smp", "1", "-cpu", "max,-cx16", "-nographic", "-no-reboot"]
 APPEND = "console=ttyS0 quiet panic=-1 oops=panic rdinit=/init"
 MARK = initramfs.MARK
-SECTION_RE = re.compile(re.escape(MARK) + r" BEGIN (\S+)@@\r?\n(.*?)" + re.escape(MARK) + r" END \1 rc=(-?\d+)@@",
-                        re.S)
+SECTION_RE = re.compile(re.escape(MARK) + r" BEGIN (\S+)@@\r?\n(.*?)" + re.escape(MARK)
+                        + r" END \1 rc=(-?\d+)(?: t=([\d.]+)-([\d.]+)s)?@@", re.S)
 
 
 class QemuMissing(Exception):
@@ -43,6 +43,7 @@ class Result:
     notes: list = field(default_factory=list)
     sections: dict = field(default_factory=dict)    # name -> text
     section_rc: dict = field(default_factory=dict)  # name -> exit status
+    section_time: dict = field(default_factory=dict)  # name -> (guest uptime at start, duration) s
 
     @property
     def rc(self):
@@ -73,6 +74,8 @@ def _parse(result):
     for m in SECTION_RE.finditer(text):
         result.sections[m.group(1)] = m.group(2)
         result.section_rc[m.group(1)] = int(m.group(3))
+        if m.group(4):
+            result.section_time[m.group(1)] = (float(m.group(4)), float(m.group(5)) - float(m.group(4)))
     reached_init = (MARK + " INIT@@") in text
     done = (MARK + " DONE@@") in text
     if not reached_init:
@@ -96,7 +99,7 @@ INIT_TIMEOUT_S = 60.0  # a kernel that has not started /init by then is stuck (k
 def _collect(proc, result, start, timeout):
     """Read the console until QEMU exits; kill it on the overall timeout, or when /init has not
     started within INIT_TIMEOUT_S."""
-    chunks, seen_init = [], False
+    chunks, seen_init, tail = [], False, b""
     marker = (MARK + " INIT@@").encode()
     fd = proc.stdout.fileno()
     while True:
@@ -113,7 +116,8 @@ def _collect(proc, result, start, timeout):
             if not data:
                 break
             chunks.append(data)
-            if not seen_init and marker in b"".join(chunks[-2:]):
+            tail = (tail + data)[-256:]  # the marker may arrive split over several reads
+            if not seen_init and marker in tail:
                 seen_init = True
     rest = proc.stdout.read() or b""
     proc.wait()

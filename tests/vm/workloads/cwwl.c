@@ -3,6 +3,9 @@
 //   cwwl [-n PAGES] [-t] WORKLOAD...      run workloads, one result line each
 //   cwwl list                             print the workload names
 //
+// Environment: CWWL_CGROUP_ROOT (run each workload in ROOT/wl_<name>), CWWL_TMPDIR (file_private's
+// file, default /tmp), CWWL_ODIRECT_PATH (O_DIRECT target, default /dev/ram0 when it exists).
+//
 // Every workload runs in a fresh "runner" process forked from cwwl; each measured process (runner
 // or its child) sets a distinctive comm with prctl(PR_SET_NAME) right after fork, so per-comm metrics
 // isolate it. Pages are anonymous 4 KiB pages with MADV_NOHUGEPAGE (with -t: 2 MiB aligned and
@@ -400,6 +403,21 @@ static void read_vmstat(long values[N_VMSTAT]) {
   fclose(f);
 }
 
+// With CWWL_CGROUP_ROOT set (a cgroup2 mount with +memory in its subtree_control), each runner moves
+// itself into ROOT/wl_<workload> so that memcg-attributed events (swap) can be checked per cgroup.
+static void join_cgroup(const char *workload) {
+  const char *root = getenv("CWWL_CGROUP_ROOT");
+  if (!root || !*root) return;
+  char path[512];
+  snprintf(path, sizeof path, "%s/wl_%s", root, workload);
+  if (mkdir(path, 0755) != 0 && errno != EEXIST) return fail("mkdir %s: %s", path, strerror(errno));
+  snprintf(path, sizeof path, "%s/wl_%s/cgroup.procs", root, workload);
+  int fd = open(path, O_WRONLY);
+  if (fd < 0 || write(fd, "0", 1) != 1) fail("join %s: %s", path, strerror(errno));
+  if (fd >= 0) close(fd);
+  observe("in_cgroup", 1);
+}
+
 static int run_workload(const struct workload *w) {
   memset(obs, 0, sizeof *obs);
   long before[N_VMSTAT], after[N_VMSTAT];
@@ -411,6 +429,7 @@ static int run_workload(const struct workload *w) {
   }
   if (pid == 0) {
     set_comm(w->comm);
+    join_cgroup(w->name);
     w->run();
     _exit(obs->failure[0] ? 1 : 0);
   }

@@ -1,0 +1,91 @@
+// Host BPF tier: every program of bpf/cowwatch.bpf.c through the real verifier of the running
+// kernel, one at a time. kprobe-type programs load on kernels that cannot attach kprobes (the
+// verifier still runs); tracing (fentry/fexit) programs are skipped where the kernel refuses them
+// before verification (EPERM under lockdown), with the reason; raw tracepoint programs are also
+// attached. Needs root (CAP_BPF + CAP_PERFMON): skipped otherwise.
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "cowwatch.h"
+#include "cowwatch_bpf.skel.h"
+
+namespace {
+
+std::string g_log;
+
+int capture(enum libbpf_print_level level, const char* fmt, va_list args) {
+  if (level == LIBBPF_DEBUG && !getenv("CW_BPF_DEBUG")) return 0;
+  char* buf = nullptr;
+  if (vasprintf(&buf, fmt, args) >= 0) {
+    g_log += buf;
+    free(buf);
+  }
+  return 0;
+}
+
+std::vector<std::string> program_names() {
+  std::vector<std::string> names;
+  struct cowwatch_bpf* skel = cowwatch_bpf__open();
+  if (!skel) return names;
+  struct bpf_program* prog;
+  bpf_object__for_each_program(prog, skel->obj) names.push_back(bpf_program__name(prog));
+  cowwatch_bpf__destroy(skel);
+  return names;
+}
+
+// Attach target a tracing program needs at load: the function in its SEC name.
+class VerifierTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(VerifierTest, LoadsThroughTheVerifier) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root (CAP_BPF, CAP_PERFMON) to load BPF programs";
+  libbpf_set_print(capture);
+  g_log.clear();
+  struct cowwatch_bpf* skel = cowwatch_bpf__open();
+  ASSERT_NE(skel, nullptr);
+  struct bpf_program* target = nullptr;
+  struct bpf_program* prog;
+  bpf_object__for_each_program(prog, skel->obj) {
+    bool mine = GetParam() == bpf_program__name(prog);
+    bpf_program__set_autoload(prog, mine);
+    if (mine) target = prog;
+  }
+  ASSERT_NE(target, nullptr);
+  enum bpf_prog_type type = bpf_program__type(target);
+  if (type == BPF_PROG_TYPE_TRACING) {
+    // The SEC name's function must exist in this kernel's BTF for the load to be meaningful.
+    std::string sec = bpf_program__section_name(target);
+    std::string func = sec.substr(sec.find('/') + 1);
+    struct btf* vmlinux = btf__load_vmlinux_btf();
+    bool has = vmlinux && btf__find_by_name_kind(vmlinux, func.c_str(), BTF_KIND_FUNC) > 0;
+    btf__free(vmlinux);
+    if (!has) {
+      cowwatch_bpf__destroy(skel);
+      GTEST_SKIP() << func << " has no BTF FUNC on this kernel (checked in the VM tier)";
+    }
+  }
+  int err = cowwatch_bpf__load(skel);
+  if (err == -EPERM && type == BPF_PROG_TYPE_TRACING) {
+    cowwatch_bpf__destroy(skel);
+    GTEST_SKIP() << "this kernel refuses fentry/fexit before verification (EPERM, lockdown); "
+                    "the VM tier verifies it on Debian kernels";
+  }
+  EXPECT_EQ(err, 0) << "verifier rejected " << GetParam() << ":\n" << g_log;
+  if (err == 0 && type == BPF_PROG_TYPE_RAW_TRACEPOINT) {
+    std::string sec = bpf_program__section_name(target);
+    std::string tp = sec.substr(sec.find('/') + 1);
+    struct bpf_link* link = bpf_program__attach_raw_tracepoint(target, tp.c_str());
+    EXPECT_NE(link, nullptr) << "raw tracepoint " << tp << " did not attach: " << g_log;
+    bpf_link__destroy(link);
+  }
+  cowwatch_bpf__destroy(skel);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllPrograms, VerifierTest, ::testing::ValuesIn(program_names()),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
