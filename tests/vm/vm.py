@@ -14,6 +14,7 @@ import argparse
 import os
 import sys
 
+sys.dont_write_bytecode = True  # keep the source tree clean (ctest runs this from the clone)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import expectations  # noqa: E402
