@@ -128,9 +128,15 @@ bool DaemonClient::read_line(std::string* line, int timeout_ms, const std::atomi
 CallResult DaemonClient::call(const std::string& method, const nlohmann::json& params) {
   CallResult out;
   if (!connect_socket(&out.error)) return out;
-  if (!send_all(control::request_line(next_id_++, method, params), &out.error)) return out;
   std::string line;
-  if (!read_line(&line, static_cast<int>(timeout_.count()), nullptr, &out.error)) return out;
+  if (!send_all(control::request_line(next_id_++, method, params), &out.error)) {
+    // The daemon may have refused the connection (permission, too many clients) and closed
+    // before our request went out: its explanation is still waiting to be read.
+    CallError ignored;
+    if (!read_line(&line, 1000, nullptr, &ignored)) return out;
+  } else if (!read_line(&line, static_cast<int>(timeout_.count()), nullptr, &out.error)) {
+    return out;
+  }
   control::Response r = control::parse_response(line);
   if (r.kind == control::ResponseKind::kResult) {
     out.ok = true;

@@ -83,10 +83,9 @@ uint64_t sum_obj(const json& obj) {
 }
 
 std::string alert_line(const json& a) {
-  std::string line = "[" + str(a, "severity", "?") + "] " + str(a, "rule", "?") + "  " +
-                     str(a, "subject", "");
+  std::string line = "[" + str(a, "severity", "?") + "] " + str(a, "rule", "?") + "  ";
   const json& ann = sub(a, "annotations");
-  if (ann.contains("summary")) line += ": " + str(ann, "summary");
+  line += ann.contains("summary") ? str(ann, "summary") : str(a, "subject", "");
   line += "  since " + str(a, "starts_at", "?");
   if (a.contains("state")) line += "  (" + str(a, "state") + ")";
   return line;
@@ -180,6 +179,10 @@ std::string render_status(const json& st) {
     o << "events      " << pairs(sub(d, "events"), false) << "\n";
     if (d.contains("rates_per_s")) o << "event rate  " << pairs(sub(d, "rates_per_s"), false) << " /s\n";
   }
+  if (d.contains("samples")) {
+    o << "data        " << num(d, "samples") << " counter samples, " << num(d, "lost")
+      << " events lost by the recorder\n";
+  }
   if (d.contains("drops")) {
     uint64_t total = sum_obj(sub(d, "drops"));
     o << "drops       " << (total == 0 ? std::string("none") : pairs(sub(d, "drops"), true))
@@ -246,7 +249,7 @@ std::string render_top(const json& top) {
     o << pad(by == "cgroup" ? "CGROUP" : "COMM", 32) << " " << rpad("PROCS", 5);
   }
   o << " " << rpad("FAULTS", 8) << " " << rpad("COPIES", 8) << " " << rpad("COPIED", 10) << " "
-    << rpad("UNSHARES", 8) << " " << rpad("SWAPADDS", 8) << " " << rpad("RATE/s", 9) << "\n";
+    << rpad("UNSHARES", 8) << " " << rpad("SWAPADDS", 8) << " " << rpad("RATE/s", 10) << "\n";
   if (!top.contains("rows") || !top["rows"].is_array()) return o.str();
   for (const auto& row : top["rows"]) {
     const json& c = sub(row, "counters");
@@ -261,7 +264,11 @@ std::string render_top(const json& top) {
       << " " << rpad(human_bytes(num(c, "cow_copied_bytes")), 10) << " "
       << rpad(human_count(sum_obj(sub(c, "gup_unshares"))), 8) << " "
       << rpad(human_count(sum_obj(sub(c, "swap_adds"))), 8) << " "
-      << rpad(fmt("%.1f", real(row, "rate_per_s")), 9) << "\n";
+      << rpad(str(top, "sort") == "copied_bytes"
+                  ? human_bytes(static_cast<uint64_t>(real(row, "rate_per_s")))
+                  : fmt("%.1f", real(row, "rate_per_s")),
+              10)
+      << "\n";
   }
   return o.str();
 }

@@ -1,5 +1,6 @@
 #include "app/alert_feed.h"
 
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -27,10 +28,13 @@ cw_counters counters_from_tallies(const model::Tallies& t) {
   return c;
 }
 
-alerts::Subject process_subject(uint32_t pid, const std::string& comm, const std::string& cgroup) {
+alerts::Subject process_subject(uint32_t pid, uint64_t start_ns, const std::string& comm,
+                                const std::string& cgroup) {
   alerts::Subject s;
   s.scope = alerts::Scope::kProcess;
-  s.id = "pid " + std::to_string(pid) + " (" + comm + ")";
+  char started[32];
+  snprintf(started, sizeof(started), "%.2f", static_cast<double>(start_ns) / 1e9);
+  s.id = "pid " + std::to_string(pid) + " (" + comm + ", started " + started + "s after boot)";
   s.labels = {{"pid", std::to_string(pid)}, {"comm", comm}};
   if (!cgroup.empty()) s.labels["cgroup"] = cgroup;
   return s;
@@ -57,7 +61,7 @@ void AlertFeed::add_anomaly(const cw_event& event, const std::string& cgroup_pat
   std::memcpy(comm, event.comm, CW_COMM_LEN);
   alerts::AnomalyEvent a;
   a.event = event;
-  if (event.tgid) a.subjects.push_back(process_subject(event.tgid, comm, cgroup_path));
+  if (event.tgid) a.subjects.push_back(process_subject(event.tgid, event.start_ns, comm, cgroup_path));
   if (!cgroup_path.empty()) a.subjects.push_back(cgroup_subject(cgroup_path));
   a.subjects.push_back(host_subject());
   anomalies_.push_back(std::move(a));
@@ -69,7 +73,7 @@ alerts::AlertInput AlertFeed::build(const model::Aggregator& aggregator) {
   all.group = model::GroupBy::kProcess;
   all.limit = aggregator.options().max_processes;
   for (const auto& row : aggregator.top(all).rows)
-    in.subjects.push_back({process_subject(row.pid, row.comm, row.cgroup), counters_from_tallies(row.totals)});
+    in.subjects.push_back({process_subject(row.pid, row.start_ns, row.comm, row.cgroup), counters_from_tallies(row.totals)});
   auto snapshot = aggregator.metrics_snapshot();
   for (const auto& g : snapshot->cgroups)
     in.subjects.push_back({cgroup_subject(g.name), counters_from_tallies(g.totals)});
@@ -77,7 +81,7 @@ alerts::AlertInput AlertFeed::build(const model::Aggregator& aggregator) {
   for (const auto& view : aggregator.fork_episodes(false)) {
     const auto& ep = view.episode;
     alerts::ForkEpisode f;
-    f.parent = process_subject(ep.parent.tgid, ep.parent_comm, ep.parent_cgroup);
+    f.parent = process_subject(ep.parent.tgid, ep.parent.start_ns, ep.parent_comm, ep.parent_cgroup);
     f.child_tgid = ep.child.tgid;
     f.copied_bytes = ep.copied_bytes();
     f.projected_bytes = view.projected_bytes;

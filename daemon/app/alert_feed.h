@@ -13,7 +13,9 @@ namespace cowwatch::app {
 
 // Tallies are the model's monotonic totals; the engine reads cw_counter indexes.
 cw_counters counters_from_tallies(const model::Tallies& t);
-alerts::Subject process_subject(uint32_t pid, const std::string& comm, const std::string& cgroup);
+// The id carries the start time, so a reused pid is a new subject.
+alerts::Subject process_subject(uint32_t pid, uint64_t start_ns, const std::string& comm,
+                                const std::string& cgroup);
 alerts::Subject cgroup_subject(const std::string& path);
 alerts::Subject host_subject();
 

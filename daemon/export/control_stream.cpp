@@ -7,7 +7,10 @@
 namespace cowwatch::control {
 
 bool EventFilter::matches(const cw_event& e) const {
-  if (pid && e.tgid != *pid && e.actor_tgid != *pid && e.pid != *pid) return false;
+  if (pid && e.tgid != *pid && e.actor_tgid != *pid && e.pid != *pid &&
+      !(e.type == CW_EV_FORK && e.aux2 == *pid)) {
+    return false;
+  }
   if (hook && e.hook != *hook) return false;
   if (reason && e.reason != *reason) return false;
   return true;

@@ -15,7 +15,7 @@
 namespace cowwatch::control {
 
 struct EventFilter {
-  std::optional<uint32_t> pid;     // owner tgid, acting tgid or thread id
+  std::optional<uint32_t> pid;     // owner tgid, acting tgid, thread id, or a fork's child
   std::optional<uint8_t> hook;     // enum cw_hook
   std::optional<uint8_t> reason;   // enum cw_copy_reason
   bool matches(const cw_event& e) const;

@@ -1,40 +1,12 @@
 #include "export/self_metrics.h"
 
 #include "export/metrics_collector.h"
+#include "export/protocol_names.h"
 
 namespace cowwatch::metrics {
 
 using prometheus::MetricFamily;
 using prometheus::MetricType;
-
-const char* probe_hook_label(cw_hook hook) {
-  static constexpr const char* kNames[CW_HOOK_COUNT] = {
-      "wp_fault", "cow_copy", "cow_reuse", "gup_unshare", "swap_add", "fork", "exit"};
-  return hook >= 0 && hook < CW_HOOK_COUNT ? kNames[hook] : "unknown";
-}
-
-const char* probe_strategy_label(probe::Strategy strategy) {
-  switch (strategy) {
-    case probe::Strategy::kFentry: return "fentry";
-    case probe::Strategy::kKprobe: return "kprobe";
-    case probe::Strategy::kDerived: return "derived";
-    case probe::Strategy::kTracepoint: return "tracepoint";
-    case probe::Strategy::kUnavailable: return "unavailable";
-  }
-  return "unavailable";
-}
-
-const char* event_type_label(int type) {
-  static constexpr const char* kNames[CW_EV_TYPE_COUNT] = {"fault", "fork", "exit", "swap_add",
-                                                           "pinned_swap_skip"};
-  return type >= 0 && type < CW_EV_TYPE_COUNT ? kNames[type] : "unknown";
-}
-
-const char* drop_cause_label(int cause) {
-  static constexpr const char* kNames[CW_DROP_COUNT] = {"ring_full", "ctl_ring_full", "proc_map_full",
-                                                        "stash_miss"};
-  return cause >= 0 && cause < CW_DROP_COUNT ? kNames[cause] : "unknown";
-}
 
 void SelfMetrics::set_build_info(SelfState::BuildInfo build) {
   std::lock_guard lock(mutex_);
@@ -45,8 +17,8 @@ void SelfMetrics::set_probe_plan(const probe::ProbePlan& plan) {
   std::lock_guard lock(mutex_);
   state_.probes.clear();
   for (const probe::HookPlan& hook : plan.hooks) {
-    state_.probes.push_back({probe_hook_label(hook.hook), probe_strategy_label(hook.strategy),
-                             hook.target, hook.exact});
+    state_.probes.push_back({std::string(control::hook_label(hook.hook)),
+                             std::string(control::strategy_label(hook.strategy)), hook.target, hook.exact});
   }
 }
 
@@ -115,13 +87,13 @@ std::vector<MetricFamily> SelfMetrics::Collect() const {
   FamilyBuilder received("cowwatch_events_received_total", "Ring-buffer records consumed",
                          MetricType::Counter);
   for (int type = 0; type < CW_EV_TYPE_COUNT; ++type)
-    received.add({{"type", event_type_label(type)}}, double(s.events_received[type]));
+    received.add({{"type", std::string(control::event_type_label(type))}}, double(s.events_received[type]));
   out.push_back(received.take());
 
   FamilyBuilder dropped("cowwatch_events_dropped_total", "Lost detail or attribution, by cause",
                         MetricType::Counter);
   for (int cause = 0; cause < CW_DROP_COUNT; ++cause)
-    dropped.add({{"cause", drop_cause_label(cause)}}, double(s.drops[cause].total()));
+    dropped.add({{"cause", std::string(control::drop_cause_label(cause))}}, double(s.drops[cause].total()));
   dropped.add({{"cause", "bpf_recursion"}}, double(s.bpf_recursion.total()));
   out.push_back(dropped.take());
 

@@ -91,11 +91,4 @@ class SelfMetrics : public prometheus::Collectable {
   SelfState state_;
 };
 
-// Label values (docs/metrics.md). Keep in sync with daemon/probe/plan.cpp hook_name() and
-// strategy_name(), which live in the kernel library that cowwatch_export does not link.
-const char* probe_hook_label(cw_hook hook);
-const char* probe_strategy_label(probe::Strategy strategy);
-const char* event_type_label(int type);   // "fault", "fork", "exit", "swap_add", "pinned_swap_skip"
-const char* drop_cause_label(int cause);  // "ring_full", "ctl_ring_full", "proc_map_full", "stash_miss"
-
 }  // namespace cowwatch::metrics

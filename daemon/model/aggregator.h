@@ -49,7 +49,9 @@ class Aggregator {
 
   std::shared_ptr<const MetricsSnapshot> metrics_snapshot() const;
   TopResult top(const TopQuery& query) const;
-  std::optional<ProcessDetail> query_pid(uint32_t pid) const;
+  std::optional<ProcessDetail> query_pid(uint32_t pid) const;  // scans: for the CLI
+  // One tracked process by identity, O(1): for per-event lookups (e.g. an anomaly's cgroup).
+  std::optional<ProcessRow> process(const ProcKey& key) const;
   std::optional<GroupDetail> query_comm(const std::string& comm) const;
   std::optional<GroupDetail> query_cgroup(const std::string& path) const;  // "/" is the root
   std::vector<ForkEpisodeView> fork_episodes(bool include_recently_ended = false) const;

@@ -156,6 +156,13 @@ std::optional<ProcessDetail> Aggregator::query_pid(uint32_t pid) const {
   return detail;
 }
 
+std::optional<ProcessRow> Aggregator::process(const ProcKey& key) const {
+  std::lock_guard lock(mutex_);
+  const Process* found = processes_.find(key);
+  if (!found) return std::nullopt;
+  return process_row(*found);
+}
+
 std::optional<GroupDetail> Aggregator::group_detail(GroupBy scope, const std::string& name) const {
   std::lock_guard lock(mutex_);
   const bool by_comm = scope == GroupBy::kComm;

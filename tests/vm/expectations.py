@@ -47,9 +47,6 @@ PAGE = 4096
 WORKLOADS = ["baseline", "cow_child", "cow_reuse", "zero_page", "file_private", "unshare_pvr",
              "unshare_odirect", "iouring_fork", "pageout", "pinned_pageout", "vmsplice_ref", "softdirty"]
 
-PENDING_72 = ("daemon on 7.2: page state at do_wp_page entry not read (stash_miss drops), so every "
-              "copy is reason=other and every reuse path=sole_ref")
-
 HOOK_OF_METRIC = {
     "cowwatch_comm_wp_faults_total": "wp_fault",
     "cowwatch_comm_cow_copies_total": "cow_copy",
@@ -59,6 +56,7 @@ HOOK_OF_METRIC = {
     "cowwatch_comm_swap_adds_total": "swap_add",
     "cowwatch_comm_forks_total": "fork",
     "cowwatch_cgroup_swap_adds_total": "swap_add",
+    "cowwatch_cgroup_cow_copies_total": "cow_copy",
     "cowwatch_swap_adds_total": "swap_add",
 }
 
@@ -97,13 +95,17 @@ ROWS = [
     Row("baseline", comm(FORKS, comm="wl_base_parent", pins="none"), 1, note="one fork of an unpinned mm"),
     Row("baseline", comm(WP, comm="wl_base_child"), 0, hi=12, note="noise only"),
     Row("baseline", "vmstat:pgreuse", PGREUSE_NOISE, lo=8, hi=8, note="fork noise of /init + cwwl"),
+    # probe plan: in the Debian kernels every hook has an exact rung (kernel-facts.md §1, §7)
+    *[Row("baseline", 'metric:cowwatch_probe_exact{hook="%s"}' % hook, 1, vm_only=True)
+      for hook in ("wp_fault", "cow_copy", "cow_reuse", "gup_unshare", "swap_add", "fork", "exit")],
 
     # --- 1. child writes N parent-populated pages: N copies, reason shared
     Row("cow_child", "wl:child_minflt", N, hi=4),
     Row("cow_child", comm(WP, comm="wl_cow_child", kind="write"), N, hi=12),
-    Row("cow_child", comm(COPIES, comm="wl_cow_child", reason="shared"), N, hi=12,
-        pending=PENDING_72, pending_kernels=">=7.0"),
+    Row("cow_child", comm(COPIES, comm="wl_cow_child", reason="shared"), N, hi=12),
     Row("cow_child", comm(FORKS, comm="wl_cow_parent", pins="none"), 1),
+    Row("cow_child", 'metric:cowwatch_cgroup_cow_copies_total{cgroup="wl_cow_child",reason="shared"}', N, hi=16,
+        note="runner + child in cgroup wl_cow_child (CWWL_CGROUP_ROOT): both processes' noise"),
 
     # --- 2. child exited, parent writes: N reuses, ~0 copies
     Row("cow_reuse", "wl:parent_minflt", N, hi=4),
@@ -114,11 +116,9 @@ ROWS = [
 
     # --- 3. zero page and private file mapping
     Row("zero_page", "wl:write_minflt", N, hi=4),
-    Row("zero_page", comm(COPIES, comm="wl_zero", reason="zero_page"), N, hi=4,
-        pending=PENDING_72, pending_kernels=">=7.0"),
+    Row("zero_page", comm(COPIES, comm="wl_zero", reason="zero_page"), N, hi=4),
     Row("file_private", "wl:write_minflt", N, hi=4),
-    Row("file_private", comm(COPIES, comm="wl_file", reason="file"), N, hi=4,
-        pending=PENDING_72, pending_kernels=">=7.0"),
+    Row("file_private", comm(COPIES, comm="wl_file", reason="file"), N, hi=4),
 
     # --- 4a. process_vm_readv of a COW-shared buffer: N unshares on the target's mm, all kernels
     Row("unshare_pvr", "wl:readv_bytes", N * PAGE),
@@ -143,6 +143,10 @@ ROWS = [
     Row("iouring_fork", "wl:parent_minflt", 0, hi=2),
     Row("iouring_fork", "vmstat:nr_foll_pin_acquired", N, lo=16, hi=16),
     Row("iouring_fork", comm(FORKS, comm="wl_pin_parent", pins="!none"), 1, note="fork with pins visible"),
+    Row("iouring_fork", comm(FORKS, comm="wl_pin_parent", pins="longterm"), 1,
+        note="io_uring accounts the registered pages in mm->pinned_vm"),
+    Row("iouring_fork", 'metric:cowwatch_alerts_total{rule="fork_with_pins"}', 1,
+        note="default rule fork_with_pins (cooldown 30m: exactly one)"),
     Row("iouring_fork", comm(COPIES, comm="wl_pin_child"), 0, hi=12, note="no COW copies of pinned pages"),
     Row("iouring_fork", comm(COPIES, comm="wl_pin_child", reason="pinned"), 0),
     Row("iouring_fork", comm(COPIES, comm="wl_pin_parent", reason="pinned"), 0),
@@ -150,8 +154,7 @@ ROWS = [
     # --- 6. MADV_PAGEOUT to swap on /dev/ram1; pinned → nothing swapped
     Row("pageout", "wl:vmswap_kb", N * PAGE // 1024, vm_only=True),
     Row("pageout", "vmstat:pswpout", N, hi=8, vm_only=True),
-    Row("pageout", comm(SWAP, comm="wl_pageout", pinned="false"), N, hi=4, vm_only=True,
-        pending="daemon attributes swap adds by memcg only; per-comm series stay 0 (reclaimer is current)"),
+    Row("pageout", comm(SWAP, comm="wl_pageout", pinned="false"), N, hi=4, vm_only=True),
     Row("pageout", 'metric:cowwatch_cgroup_swap_adds_total{cgroup="wl_pageout",pinned="false"}', N, hi=4,
         vm_only=True, note="each workload runs in cgroup wl_<workload> (CWWL_CGROUP_ROOT)",
         pending="daemon exports no per-cgroup swap series yet (and shows every process in cgroup /)"),
@@ -166,12 +169,10 @@ ROWS = [
     # --- 7. vmsplice page references, fork+exit, parent writes: copies with reason extra_ref
     Row("vmsplice_ref", "wl:spliced_pages", N),
     Row("vmsplice_ref", "wl:parent_minflt", N, hi=4),
-    Row("vmsplice_ref", comm(COPIES, comm="wl_vsp_parent", reason="extra_ref"), N, hi=4,
-        pending=PENDING_72, pending_kernels=">=7.0"),
+    Row("vmsplice_ref", comm(COPIES, comm="wl_vsp_parent", reason="extra_ref"), N, hi=4),
 
     # --- 8. soft-dirty write-protect of exclusive pages: N reuses (path exclusive)
     Row("softdirty", "wl:write_minflt", N, hi=4, vm_only=True),
     Row("softdirty", "vmstat:pgreuse", N + PGREUSE_NOISE, lo=8, hi=8, vm_only=True),
-    Row("softdirty", comm(REUSES, comm="wl_softdirty", path="exclusive"), N, hi=4, vm_only=True,
-        pending=PENDING_72, pending_kernels=">=7.0"),
+    Row("softdirty", comm(REUSES, comm="wl_softdirty", path="exclusive"), N, hi=4, vm_only=True),
 ]

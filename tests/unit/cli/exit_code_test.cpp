@@ -89,7 +89,7 @@ TEST(ExitCodeTest, BadRecordingsAreReportedWithTheirPlace) {
   std::ofstream(rec, std::ios::app) << "{\"event\":{\"tgid\":\"x\"}}\n";
   auto bad = run_cowwatch({"replay", rec});
   EXPECT_EQ(bad.code, kExitBadRecording);
-  EXPECT_NE(bad.err.find("line 13"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("line 14"), std::string::npos) << bad.err;
 }
 
 TEST(ExitCodeTest, UsageErrors) {

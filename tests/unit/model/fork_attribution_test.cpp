@@ -34,7 +34,7 @@ TEST_F(ForkAttributionTest, ChargesChildAndParentSharedCopiesWhileTheChildLives)
   aggregator.on_event(fork_event(kParent, kParentStart, kChild, kChildStart, "redis-server", 1 * kSecond));
   aggregator.apply(SampleBuilder(2 * kSecond)
                        .process(kParent, kParentStart,
-                                counters({{kShared, 7 + 5}, {CW_C_COPY_FIRST + CW_REASON_ZERO_PAGE, 9}}))
+                                counters({{kShared, 7 + 5}, {int(CW_C_COPY_FIRST) + CW_REASON_ZERO_PAGE, 9}}))
                        .process(kChild, kChildStart, counters({{kShared, 10}})));
 
   auto episodes = aggregator.fork_episodes();
@@ -105,7 +105,9 @@ TEST_F(ForkAttributionTest, ProjectionFollowsTheRateAndIsBoundedByAnonRssAtFork)
   EXPECT_EQ(episodes[0].projected_bytes, 100 * kPage);
   auto snapshot = aggregator.metrics_snapshot();
   for (const ProcessRow& row : snapshot->top_processes) {
-    if (row.pid == kParent) EXPECT_EQ(row.fork_projected_bytes, 100 * kPage);
+    if (row.pid == kParent) {
+      EXPECT_EQ(row.fork_projected_bytes, 100 * kPage);
+    }
   }
 }
 

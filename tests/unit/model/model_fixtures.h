@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -81,7 +82,7 @@ class TempTree {
 };
 
 inline constexpr uint64_t kSecond = 1000000000ull;
-inline constexpr int kShared = CW_C_COPY_FIRST + CW_REASON_SHARED;
+inline constexpr int kShared = int(CW_C_COPY_FIRST) + CW_REASON_SHARED;
 
 inline cw_counters counters(std::initializer_list<std::pair<int, uint64_t>> values) {
   cw_counters c{};
@@ -118,7 +119,7 @@ inline cw_event event(cw_event_type type, uint32_t tgid, uint64_t start_ns, cons
   e.actor_tgid = tgid;
   e.start_ns = start_ns;
   e.reason = CW_REASON_COUNT;
-  std::strncpy(e.comm, comm, CW_COMM_LEN - 1);
+  std::memcpy(e.comm, comm, std::min<size_t>(std::strlen(comm), CW_COMM_LEN - 1));
   return e;
 }
 

@@ -78,6 +78,10 @@ TEST_F(QueriesTest, QueryByPidCommAndCgroup) {
   EXPECT_TRUE(pid_json["fork"]["as_child"].is_null());
   EXPECT_TRUE(pid_json["fork"]["as_parent"].is_array());
   EXPECT_FALSE(aggregator->query_pid(99).has_value());
+  auto by_key = aggregator->process({11, 2 * kSecond});
+  ASSERT_TRUE(by_key.has_value());
+  EXPECT_EQ(by_key->cgroup, "system.slice/postgresql.service");
+  EXPECT_FALSE(aggregator->process({11, 3 * kSecond}).has_value());
 
   auto comm = aggregator->query_comm("postgres");
   ASSERT_TRUE(comm.has_value());

@@ -14,8 +14,8 @@ TEST(Tallies, PartitionsKernelCounters) {
                                               {CW_C_FORK, 20},
                                               {CW_C_FORK_MM_HAS_PINNED, 5},
                                               {CW_C_FORK_LONGTERM_PINS, 2},
-                                              {CW_C_COPY_FIRST + CW_REASON_SHARED, 7},
-                                              {CW_C_COPY_FIRST + CW_REASON_UNSHARE, 4},
+                                              {int(CW_C_COPY_FIRST) + CW_REASON_SHARED, 7},
+                                              {int(CW_C_COPY_FIRST) + CW_REASON_UNSHARE, 4},
                                               {CW_C_UNSHARE_NOOP, 1},
                                               {CW_C_REUSE_EXCLUSIVE, 6},
                                               {CW_C_REUSE_SOLE_REF, 2}}));

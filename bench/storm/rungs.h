@@ -1,0 +1,53 @@
+// The configurations a storm runs under, each attachable and detachable between storms:
+// detached, the empty-program floor, the naive design (every event through the ring, default
+// wakeups, epoll reader), and the daemon's own pipeline (KernelSession + drain + Aggregator).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "loader/kernel_session.h"
+
+namespace cowwatch::bench {
+
+// Where the wp_fault hook sits on this kernel (taken from the daemon's probe plan).
+struct HookSite {
+  enum class Kind { kFentry, kKprobe, kTracepoint } kind = Kind::kTracepoint;
+  std::string target;  // do_wp_page (or a clone), or page_fault_user
+};
+const char* hook_kind_name(HookSite::Kind kind);
+
+struct ProgCost {
+  std::string program;
+  uint64_t run_time_ns = 0;  // bpf_stats, cumulative while loaded
+  uint64_t run_cnt = 0;
+};
+
+class Rung {
+ public:
+  virtual ~Rung() = default;
+  virtual std::string name() const = 0;
+  virtual bool attach(std::string* error) = 0;
+  virtual void detach() = 0;
+  // Cumulative stats of the programs (call while attached).
+  virtual std::vector<ProgCost> costs() = 0;
+  // Extra facts for the table (records read, drops); "" when none.
+  virtual std::string notes() const { return ""; }
+};
+
+std::unique_ptr<Rung> make_detached_rung();
+// nullptr and *error when the floor programs cannot be loaded for `site`.
+std::unique_ptr<Rung> make_floor_rung(const HookSite& site, std::string* error);
+std::unique_ptr<Rung> make_naive_rung(const HookSite& site, int reader_cpu, std::string* error);
+// The daemon's pipeline in this process: KernelSession::open on attach, a thread that drains on
+// the event fd and every drain_ns into an Aggregator (exits flushed with take_process), and
+// samples + applies every poll_ns. Detach destroys the session (every program detached).
+std::unique_ptr<Rung> make_daemon_rung(const loader::KernelOptions& options, uint64_t drain_ns,
+                                       uint64_t poll_ns, int reader_cpu);
+
+// The daemon's wp_fault site on this kernel; false and *error when the session does not open.
+bool daemon_hook_site(const loader::KernelOptions& options, HookSite* site, std::string* error);
+
+}  // namespace cowwatch::bench

@@ -1,0 +1,27 @@
+// The fork+write storm: a parent touches `pages` private anonymous pages (no THP), forks, and the
+// child writes one byte to every page; each write is a COW fault through do_wp_page. The child's
+// write loop is timed.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace cowwatch::bench {
+
+struct StormResult {
+  bool ok = false;
+  std::string error;
+  double ns_per_fault = 0;  // child's write loop / pages
+  uint32_t child_pid = 0;
+};
+
+// `cpu` >= 0 pins the parent and child there.
+StormResult run_storm(size_t pages, int cpu);
+
+// Touches and frees `bytes` of anonymous memory: after a configuration change that allocated or
+// freed kernel memory (loading maps and rings), the guest's free pages may have been handed back
+// to the hypervisor (free page reporting), and the next allocations pay for that on every mode.
+void settle_memory(size_t bytes);
+
+}  // namespace cowwatch::bench

@@ -1,0 +1,242 @@
+// cw_bench_storm: kernel-side cost of cowwatch on a fork+write storm (issue 8 §1).
+//   1. Interleaved rounds: each round runs every mode (detached, floor, naive, cowwatch) in a
+//      rotated order, `reps` storms per attach; per round, each mode's median is divided by the
+//      same round's detached median. Reported: median of those ratios and their range.
+//   2. bpf_stats pass (kernel.bpf_stats_enabled=1 only here): ns per run per program, and all of a
+//      mode's program time divided by the COW faults of its storms (ns per COW fault).
+//   3. --overload: cowwatch with every event on a ring far smaller than one storm, no drain during
+//      it: per-process counters must equal the same storm's counts with a ring that holds it.
+// Needs root. Exit 77 when BPF cannot be loaded (not root, no BTF).
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "storm/overload.h"
+#include "storm/rungs.h"
+#include "storm/storm.h"
+#include "util/stats.h"
+#include "util/system.h"
+
+namespace cowwatch::bench {
+namespace {
+
+struct Args {
+  size_t pages = 32768;
+  int rounds = 9;
+  int reps = 3;
+  int stats_storms = 5;
+  bool stats = true;
+  bool overload = false;
+  std::string modes = "detached,floor,naive,cowwatch";
+};
+
+bool parse(int argc, char** argv, Args* a) {
+  for (int i = 1; i < argc; i++) {
+    std::string arg = argv[i];
+    auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : ""; };
+    if (arg == "--quick") {
+      a->pages = 8192;
+      a->rounds = 3;
+      a->reps = 3;
+      a->stats_storms = 3;
+    } else if (arg == "--pages") {
+      a->pages = size_t(std::atol(value()));
+    } else if (arg == "--rounds") {
+      a->rounds = std::atoi(value());
+    } else if (arg == "--reps") {
+      a->reps = std::atoi(value());
+    } else if (arg == "--modes") {
+      a->modes = value();
+    } else if (arg == "--no-stats") {
+      a->stats = false;
+    } else if (arg == "--overload") {
+      a->overload = true;
+    } else {
+      std::fprintf(stderr,
+                   "usage: cw_bench_storm [--quick] [--pages N] [--rounds R] [--reps K] "
+                   "[--modes detached,floor,naive,cowwatch] [--no-stats] [--overload]\n");
+      return false;
+    }
+  }
+  return a->pages > 0 && a->rounds > 0 && a->reps > 0;
+}
+
+struct Mode {
+  std::string key;
+  std::unique_ptr<Rung> rung;
+  std::vector<double> ratios;   // per round: this mode's median / detached median
+  std::vector<double> medians;  // per round, ns per fault
+};
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t comma = s.find(',', start);
+    if (comma == std::string::npos) comma = s.size();
+    if (comma > start) out.push_back(s.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+// `reps` storms under one attachment; the median ns per fault, or a negative value on failure.
+double storms_under(Rung& rung, const Args& a, int cpu, std::string* error) {
+  if (!rung.attach(error)) return -1;
+  settle_memory(a.pages * 4096 * 2 + (64u << 20));  // same for every mode
+  run_storm(a.pages, cpu);  // the first storm after attach is not counted
+  std::vector<double> ns;
+  for (int r = 0; r < a.reps; r++) {
+    StormResult s = run_storm(a.pages, cpu);
+    if (!s.ok) {
+      *error = s.error;
+      rung.detach();
+      return -1;
+    }
+    ns.push_back(s.ns_per_fault);
+  }
+  rung.detach();
+  return median(ns);
+}
+
+bool set_bpf_stats(bool on) { return write_file("/proc/sys/kernel/bpf_stats_enabled", on ? "1" : "0"); }
+
+int run(const Args& a) {
+  const int workload_cpu = 0;
+  const int reader_cpu = online_cpus() > 1 ? 1 : 0;
+  const config::Config& defaults = config::default_config();
+  loader::KernelOptions options;
+  options.event_mode = uint32_t(defaults.bpf.events);
+  options.sample_every = defaults.bpf.sample_every;
+  options.ring_bytes = uint32_t(defaults.bpf.ring_buffer_size);
+  options.ctl_ring_bytes = uint32_t(defaults.bpf.control_ring_size);
+  options.max_processes = defaults.limits.max_tracked_processes;
+  const uint64_t drain_ns = uint64_t(defaults.daemon.drain_interval.count());
+  const uint64_t poll_ns = uint64_t(defaults.daemon.poll_interval.count());
+
+  std::string error;
+  HookSite site;
+  if (!daemon_hook_site(options, &site, &error)) {
+    std::printf("SKIP: cowwatch's BPF session does not open here: %s\n", error.c_str());
+    return 77;
+  }
+  std::optional<std::string> stats_before = read_file_line("/proc/sys/kernel/bpf_stats_enabled");
+
+  std::vector<Mode> modes;
+  for (const std::string& key : split(a.modes)) {
+    Mode m{key, nullptr, {}, {}};
+    if (key == "detached") m.rung = make_detached_rung();
+    else if (key == "floor") m.rung = make_floor_rung(site, &error);
+    else if (key == "naive") m.rung = make_naive_rung(site, reader_cpu, &error);
+    else if (key == "cowwatch") m.rung = make_daemon_rung(options, drain_ns, poll_ns, reader_cpu);
+    else {
+      std::fprintf(stderr, "unknown mode %s\n", key.c_str());
+      return 2;
+    }
+    if (!m.rung) {
+      std::printf("mode %s unavailable: %s\n", key.c_str(), error.c_str());
+      continue;
+    }
+    modes.push_back(std::move(m));
+  }
+  auto detached = std::find_if(modes.begin(), modes.end(), [](const Mode& m) { return m.key == "detached"; });
+  if (detached == modes.end()) {
+    std::fprintf(stderr, "the detached mode is required (it is the baseline)\n");
+    return 2;
+  }
+
+  std::printf("== fork+write storm: %s ==\n", machine_description().c_str());
+  std::printf("hook: %s %s (cowwatch's plan); %zu pages (%zu MiB) per storm; %d rounds x %d storms per "
+              "mode, order rotated each round; workload on CPU%d, readers on CPU%d; bpf_stats off\n",
+              hook_kind_name(site.kind), site.target.c_str(), a.pages, a.pages * 4096 >> 20, a.rounds,
+              a.reps, workload_cpu, reader_cpu);
+  std::fflush(stdout);
+  set_bpf_stats(false);
+  run_storm(a.pages, workload_cpu);  // warm-up, not counted
+  for (int round = 0; round < a.rounds; round++) {
+    std::vector<double> medians(modes.size(), -1);
+    for (size_t k = 0; k < modes.size(); k++) {
+      size_t i = (k + size_t(round)) % modes.size();
+      medians[i] = storms_under(*modes[i].rung, a, workload_cpu, &error);
+      if (medians[i] < 0) {
+        std::printf("FAILED: mode %s: %s\n", modes[i].key.c_str(), error.c_str());
+        return 1;
+      }
+    }
+    double base = medians[size_t(detached - modes.begin())];
+    for (size_t i = 0; i < modes.size(); i++) {
+      modes[i].medians.push_back(medians[i]);
+      modes[i].ratios.push_back(medians[i] / base);
+    }
+  }
+  double base_ns = median(detached->medians);
+  std::printf("%-32s %12s %10s %16s %14s\n", "mode", "ns/fault", "slowdown", "ratio range", "delta ns/fault");
+  for (const Mode& m : modes) {
+    double r = median(m.ratios);
+    std::printf("%-32s %12.0f %9.3fx %7.3f-%-8.3f %+14.0f\n", m.rung->name().c_str(), median(m.medians), r,
+                quantile(m.ratios, 0), quantile(m.ratios, 1), (r - 1) * base_ns);
+  }
+  for (const Mode& m : modes)
+    if (!m.rung->notes().empty()) std::printf("  %s: %s\n", m.key.c_str(), m.rung->notes().c_str());
+
+  if (a.stats) {
+    std::printf("\n== bpf_stats (kernel.bpf_stats_enabled=1, this pass only): %d storms x %zu COW faults per mode ==\n",
+                a.stats_storms, a.pages);
+    std::printf("%-12s %-34s %10s %12s %14s\n", "mode", "program", "ns/run", "runs", "ns/COW fault");
+    if (!set_bpf_stats(true)) std::printf("(could not enable kernel.bpf_stats_enabled)\n");
+    double floor_per_fault = 0;
+    for (Mode& m : modes) {
+      if (m.key == "detached") continue;
+      if (!m.rung->attach(&error)) {
+        std::printf("%-12s attach failed: %s\n", m.key.c_str(), error.c_str());
+        continue;
+      }
+      std::vector<ProgCost> before = m.rung->costs();
+      for (int s = 0; s < a.stats_storms; s++) run_storm(a.pages, workload_cpu);
+      std::vector<ProgCost> after = m.rung->costs();
+      m.rung->detach();
+      uint64_t total_ns = 0;
+      for (size_t i = 0; i < after.size(); i++) {
+        uint64_t t = after[i].run_time_ns, c = after[i].run_cnt;
+        for (const auto& b : before)
+          if (b.program == after[i].program) t -= b.run_time_ns, c -= b.run_cnt;
+        total_ns += t;
+        if (c) std::printf("%-12s %-34s %10.1f %12llu\n", m.key.c_str(), after[i].program.c_str(),
+                           double(t) / double(c), (unsigned long long)c);
+      }
+      double per_fault = double(total_ns) / double(a.pages * size_t(a.stats_storms));
+      if (m.key == "floor") floor_per_fault = per_fault;
+      std::printf("%-12s %-34s %10s %12s %14.1f", m.key.c_str(), "(all programs)", "", "", per_fault);
+      if (m.key != "floor" && floor_per_fault > 0) std::printf("   %.2fx the floor", per_fault / floor_per_fault);
+      std::printf("\n");
+    }
+  }
+  if (stats_before) write_file("/proc/sys/kernel/bpf_stats_enabled", *stats_before);
+
+  if (a.overload) {
+    std::printf("\n");
+    return run_overload_check(options, a.pages, workload_cpu) ? 0 : 1;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace cowwatch::bench
+
+int main(int argc, char** argv) {
+  cowwatch::bench::Args args;
+  if (!cowwatch::bench::parse(argc, argv, &args)) return 2;
+  if (geteuid() != 0) {
+    std::printf("SKIP: cw_bench_storm needs root (BPF, bpf_stats)\n");
+    return 77;
+  }
+  setvbuf(stdout, nullptr, _IOLBF, 0);
+  return cowwatch::bench::run(args);
+}
