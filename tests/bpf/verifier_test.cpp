@@ -57,16 +57,30 @@ TEST_P(VerifierTest, LoadsThroughTheVerifier) {
   ASSERT_NE(target, nullptr);
   enum bpf_prog_type type = bpf_program__type(target);
   if (type == BPF_PROG_TYPE_TRACING) {
-    // The SEC name's function must exist in this kernel's BTF for the load to be meaningful.
+    // The loader retargets some tracing programs at run time; try the function this kernel has.
     std::string sec = bpf_program__section_name(target);
-    std::string func = sec.substr(sec.find('/') + 1);
+    std::vector<std::string> funcs = {sec.substr(sec.find('/') + 1)};
+    if (GetParam() == "cw_fexit_swap_add") funcs.push_back("folio_alloc_swap");
+    if (GetParam() == "cw_fentry_vma_alloc_folio") funcs.insert(funcs.begin(), "vma_alloc_folio_noprof");
     struct btf* vmlinux = btf__load_vmlinux_btf();
-    bool has = vmlinux && btf__find_by_name_kind(vmlinux, func.c_str(), BTF_KIND_FUNC) > 0;
-    btf__free(vmlinux);
-    if (!has) {
-      cowwatch_bpf__destroy(skel);
-      GTEST_SKIP() << func << " has no BTF FUNC on this kernel (checked in the VM tier)";
+    std::string chosen;
+    for (const auto& f : funcs) {
+      int id = vmlinux ? btf__find_by_name_kind(vmlinux, f.c_str(), BTF_KIND_FUNC) : -1;
+      if (id <= 0 || !chosen.empty()) continue;
+      // fexit refuses functions returning a struct (folio_alloc_swap on 6.1/6.12): the planner
+      // uses the kprobe rung there, so that combination is never loaded.
+      const struct btf_type* proto = btf__type_by_id(vmlinux, btf__type_by_id(vmlinux, id)->type);
+      const struct btf_type* ret = proto && proto->type ? btf__type_by_id(vmlinux, proto->type) : nullptr;
+      while (ret && (btf_is_typedef(ret) || btf_is_mod(ret))) ret = btf__type_by_id(vmlinux, ret->type);
+      if (ret && btf_is_composite(ret) && sec.rfind("fexit", 0) == 0) continue;
+      chosen = f;
     }
+    btf__free(vmlinux);
+    if (chosen.empty()) {
+      cowwatch_bpf__destroy(skel);
+      GTEST_SKIP() << "none of this program's functions has a usable BTF FUNC here";
+    }
+    bpf_program__set_attach_target(target, 0, chosen.c_str());
   }
   int err = cowwatch_bpf__load(skel);
   if (err == -EPERM && type == BPF_PROG_TYPE_TRACING) {

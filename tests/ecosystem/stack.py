@@ -24,7 +24,7 @@ def _die_with_parent():
 
 
 class Server:
-    def __init__(self, name, cmd, log_path, preexec=None):
+    def __init__(self, name, cmd, log_path, preexec=None, env=None):
         self.name = name
         self.log_path = log_path
         self.log = open(log_path, "w", encoding="utf-8")
@@ -35,7 +35,8 @@ class Server:
             if preexec:
                 preexec()
         self.process = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, preexec_fn=setup)
+                                        stdin=subprocess.DEVNULL, preexec_fn=setup,
+                                        env=dict(os.environ, **(env or {})))
 
     def alive(self):
         return self.process.poll() is None
@@ -87,8 +88,8 @@ class Stack:
         for server in self.servers:
             print(f"--- {server.name} log tail ({server.log_path}) ---\n{server.tail()}", flush=True)
 
-    def _start(self, name, cmd, preexec=None):
-        server = Server(name, cmd, os.path.join(self.workdir, f"{name}.log"), preexec)
+    def _start(self, name, cmd, preexec=None, env=None):
+        server = Server(name, cmd, os.path.join(self.workdir, f"{name}.log"), preexec, env)
         self.servers.append(server)
         return server
 
@@ -138,7 +139,7 @@ class Stack:
         self.prometheus_url = f"http://127.0.0.1:{port}"
         return self._wait_ready(server, f"{self.prometheus_url}/-/ready", timeout)
 
-    def start_cowwatchd(self, binary, wrapper=(), socket_dir=None, timeout=30):
+    def start_cowwatchd(self, binary, wrapper=(), socket_dir=None, env=None, timeout=30):
         """cowwatchd with a temporary config (metrics on a free port, socket in socket_dir,
         Alertmanager if started), optionally under a wrapper command such as setpriv."""
         self.metrics_port = free_port()
@@ -150,7 +151,7 @@ class Stack:
                     f"control_socket:\n  path: {json.dumps(os.path.join(socket_dir, 'cowwatch.sock'))}\n"
                     f"{alertmanager}")
         os.chmod(config, 0o644)
-        server = self._start("cowwatchd", [*wrapper, binary, "--config", config])
+        server = self._start("cowwatchd", [*wrapper, binary, "--config", config], env=env)
         return self._wait_ready(server, f"http://127.0.0.1:{self.metrics_port}/metrics", timeout,
                                 body_contains="cowwatch_build_info")
 

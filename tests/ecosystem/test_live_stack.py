@@ -11,7 +11,9 @@
                        without error against the live series.
   --mode capabilities  cowwatchd runs as an unprivileged user with only the systemd unit's
                        capabilities (setpriv), attaches its tracepoint hooks and counts the
-                       workload's forks with long-term pins.
+                       workload's forks with long-term pins; it speaks the unit's sd_notify
+                       protocol (Type=notify READY=1, WatchdogSec pings, SIGHUP reload as
+                       RELOADING=1 then READY=1) to a notify socket the test owns.
 
 Needs root (BPF), the Debian packages prometheus and prometheus-alertmanager, and the built
 daemon and tests/ecosystem helper; each missing piece skips (77) with its reason, or fails
@@ -22,6 +24,8 @@ import json
 import os
 import re
 import shutil
+import signal
+import socket
 import sys
 import tempfile
 import time
@@ -34,9 +38,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../
 import generate as dashboards  # noqa: E402
 
 
-# cowwatchd must detach and exit 0 on SIGTERM (design: "SIGTERM detaches cleanly"). While the
-# daemon still crashes on shutdown this is reported as a warning; set True to enforce it.
-STRICT_SHUTDOWN = False
+# cowwatchd must detach and exit 0 on SIGTERM (design: "SIGTERM detaches cleanly").
+STRICT_SHUTDOWN = True
 # The workload's command name (the helper's file name): alerts must name it as their subject.
 WORKLOAD_COMM = "cw_pin_fork"
 
@@ -180,6 +183,64 @@ def unit_capabilities(unit):
     return [c.removeprefix("CAP_").lower() for c in caps]
 
 
+class NotifySocket:
+    """A NOTIFY_SOCKET like systemd's: collects the daemon's sd_notify datagrams."""
+
+    def __init__(self, path):
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(path)
+        os.chmod(path, 0o777)
+        self.messages = []  # (monotonic time, "KEY=value")
+
+    def collect(self, seconds):
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            self.sock.settimeout(left)
+            try:
+                data = self.sock.recv(4096)
+            except socket.timeout:
+                break
+            now = time.monotonic()
+            self.messages += [(now, line) for line in data.decode(errors="replace").splitlines()]
+
+    def wait_for(self, line, after, seconds):
+        """The time `line` arrived after `after`, waiting up to `seconds`; None if it did not."""
+        deadline = time.monotonic() + seconds
+        while True:
+            for when, message in self.messages:
+                if when >= after and message == line:
+                    return when
+            if time.monotonic() >= deadline:
+                return None
+            self.collect(min(0.2, deadline - time.monotonic()))
+
+    def close(self):
+        self.sock.close()
+
+
+def check_notify_protocol(stack, notify, started, watchdog_seconds):
+    """Type=notify, WatchdogSec and ExecReload (SIGHUP) as the unit relies on them."""
+    ready = notify.wait_for("READY=1", started, 5)
+    if ready is None:
+        fail(f"no READY=1 on NOTIFY_SOCKET (got {[m for _, m in notify.messages]})")
+    ping = notify.wait_for("WATCHDOG=1", ready, watchdog_seconds)
+    if ping is None:
+        fail(f"no WATCHDOG=1 within WATCHDOG_USEC ({watchdog_seconds}s) of READY=1")
+    print(f"sd_notify: READY=1 {ready - started:.2f}s after start, WATCHDOG=1 {ping - ready:.2f}s after READY")
+    hup = time.monotonic()
+    stack.servers[-1].process.send_signal(signal.SIGHUP)
+    reloading = notify.wait_for("RELOADING=1", hup, 5)
+    ready_again = reloading and notify.wait_for("READY=1", reloading, 5)
+    if not reloading or not ready_again:
+        fail(f"SIGHUP did not produce RELOADING=1 then READY=1 (got {[m for _, m in notify.messages]})")
+    text = http("GET", f"http://127.0.0.1:{stack.metrics_port}/metrics")[1]
+    reload_ok = metric_values(text, "cowwatch_config_last_reload_successful")
+    if not reload_ok or reload_ok[0][1] != 1:
+        fail(f"after SIGHUP cowwatch_config_last_reload_successful is {reload_ok}")
+    print(f"SIGHUP: RELOADING=1 after {reloading - hup:.2f}s, READY=1 after {ready_again - hup:.2f}s, reload successful")
+
+
 def check_capabilities(args, workdir):
     setpriv = require_tool("setpriv")
     caps = ",".join("+" + c for c in unit_capabilities(args.unit))
@@ -190,9 +251,15 @@ def check_capabilities(args, workdir):
     wrapper = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--no-new-privs",
                f"--bounding-set=-all,{caps}", f"--inh-caps=-all,{caps}", f"--ambient-caps=-all,{caps}"]
     print(f"unprivileged daemon with capabilities {caps}")
+    notify = NotifySocket(os.path.join(socket_dir, "notify.sock"))
+    watchdog_seconds = 2
+    env = {"NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": str(watchdog_seconds * 1000000)}
     with Stack(workdir) as stack:
-        if not stack.start_cowwatchd(args.cowwatchd, wrapper=wrapper, socket_dir=socket_dir):
+        started = time.monotonic()
+        if not stack.start_cowwatchd(args.cowwatchd, wrapper=wrapper, socket_dir=socket_dir, env=env):
             fail("cowwatchd did not come up with the unit's capabilities as an unprivileged user")
+        check_notify_protocol(stack, notify, started, watchdog_seconds)
+        notify.close()
         pid = stack.servers[-1].process.pid
         with open(f"/proc/{pid}/status", encoding="utf-8") as f:
             status = f.read()

@@ -4,10 +4,9 @@
 // loads again to the same value (the writer and the reader agree).
 // Known open finding (docs/reliability.md): text that is not valid UTF-8 is accepted, and to_yaml
 // writes U+FFFD for the bad bytes, so the round trip changes the value; the property is checked
-// for valid UTF-8 only unless COWWATCH_FUZZ_STRICT_UTF8=1 (reproducer: open-crashes/config/).
+// for valid UTF-8 only unless COWWATCH_FUZZ_STRICT=1 (reproducer: open-crashes/config/).
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <string_view>
 
 #include "config/config.h"
@@ -28,7 +27,7 @@ bool valid_utf8(std::string_view s) {
   return true;
 }
 
-const bool kStrictUtf8 = std::getenv("COWWATCH_FUZZ_STRICT_UTF8") != nullptr;
+bool cowwatch_fuzz_strict_or_utf8(std::string_view text) { return fuzz_strict() || valid_utf8(text); }
 
 }  // namespace
 
@@ -39,7 +38,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(!loaded.error().empty(), "a rejected config must say why");
     return 0;
   }
-  if (!kStrictUtf8 && !valid_utf8(text)) return 0;
+  if (!cowwatch_fuzz_strict_or_utf8(text)) return 0;
   std::string yaml = cowwatch::config::to_yaml(loaded.value());
   auto again = cowwatch::config::load_config_string(yaml, "fuzz-roundtrip.yaml");
   FUZZ_CHECK(again.ok(), "to_yaml() of a valid config must load again");
