@@ -119,7 +119,7 @@ static __always_inline void cw_wp_exit(const struct vm_fault *vmf)
 	char owner_comm[CW_COMM_LEN] = {};
 	unsigned long orig_pte, new_pte = 0, vm_flags;
 	pte_t *ptep;
-	bool unshare, remote, have_comm, copied, anomaly, have_stash = false;
+	bool unshare, remote, have_comm, copied, pfn_changed, anomaly, have_stash = false;
 	__u8 copy_seen = 0, reuse_seen = 0;
 	__u32 flags;
 	__u8 decision, reason = CW_REASON_COUNT, ff = 0;
@@ -148,10 +148,8 @@ static __always_inline void cw_wp_exit(const struct vm_fault *vmf)
 		bpf_probe_read_kernel(&new_pte, sizeof(new_pte), ptep);
 	vm_flags = BPF_CORE_READ(vmf, vma, vm_flags);
 
-	if (cw_cfg.copy_exact && have_stash)
-		copied = copy_seen;
-	else
-		copied = ptep && (new_pte & 1) && cw_pte_pfn(new_pte) != cw_pte_pfn(orig_pte);
+	pfn_changed = ptep && (new_pte & 1) && cw_pte_pfn(new_pte) != cw_pte_pfn(orig_pte);
+	copied = (cw_cfg.copy_exact && have_stash) ? copy_seen : pfn_changed;
 
 	if (vm_flags & (CW_VM_SHARED | CW_VM_MAYSHARE))
 		decision = CW_DECISION_SHARED_MAPPING;
@@ -170,6 +168,8 @@ static __always_inline void cw_wp_exit(const struct vm_fault *vmf)
 	host = cw_host_counters();
 	proc = cw_proc_counters(&key);
 
+	if (cw_cfg.copy_exact && have_stash && copied != pfn_changed && host)
+		host->c[CW_C_SELFCHECK_COPY_MISMATCH] += 1;
 	cw_count(host, proc, unshare ? CW_C_WP_UNSHARE : CW_C_WP_WRITE);
 	if (remote)
 		cw_count(host, proc, CW_C_WP_REMOTE);

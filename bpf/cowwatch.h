@@ -73,6 +73,8 @@ enum cw_counter {
 	CW_C_FORK_LONGTERM_PINS,	/* ... of an mm with pinned_vm > 0 (long-term pins now) */
 	CW_C_WP_APPROX,			/* tracepoint approximation of wp faults (page_fault_user) */
 	CW_C_FORK_PINNED_COPIES,	/* pages copied eagerly at fork because they were maybe pinned */
+	CW_C_SELFCHECK_COPY_MISMATCH,	/* host only: the pfn compare disagreed with the exact
+					   wp_page_copy probe (measures the derived rung's accuracy) */
 	CW_C_COUNT,
 };
 

@@ -117,7 +117,8 @@ int BPF_PROG(cw_sched_process_fork, struct task_struct *parent, struct task_stru
 	host = cw_host_counters();
 	proc = cw_proc_counters(&pkey);
 	cw_count(host, proc, CW_C_FORK);
-	if (has_pinned)
+	/* long-term pins imply MMF_HAS_PINNED: keep LONGTERM a subset of MM_HAS_PINNED */
+	if (has_pinned || pinned_vm > 0 || eager > 0)
 		cw_count(host, proc, CW_C_FORK_MM_HAS_PINNED);
 	if (pinned_vm > 0 || eager > 0)
 		cw_count(host, proc, CW_C_FORK_LONGTERM_PINS);

@@ -15,7 +15,7 @@ cw_counters counters_from_tallies(const model::Tallies& t) {
   c.c[CW_C_WP_INCOMPLETE] = t[kWpIncomplete];
   c.c[CW_C_WP_REMOTE] = t[kWpRemote];
   c.c[CW_C_WP_APPROX] = t[kWpApprox];
-  for (int r = 0; r < CW_REASON_COUNT; r++) c.c[CW_C_COPY_FIRST + r] = t[kCopyFirst + r];
+  for (int r = 0; r < CW_REASON_COUNT; r++) c.c[CW_C_COPY_FIRST + r] = t[copy_tally(r)];
   c.c[CW_C_REUSE_EXCLUSIVE] = t[kReuseExclusive];
   c.c[CW_C_REUSE_SOLE_REF] = t[kReuseSoleRef];
   c.c[CW_C_UNSHARE_NOOP] = t[kUnshareNoop];

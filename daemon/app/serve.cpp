@@ -31,6 +31,7 @@
 #include "export/metrics_collector.h"
 #include "export/self_metrics.h"
 #include "loader/kernel_session.h"
+#include "model/proc_reader.h"
 
 namespace cowwatch::app {
 namespace {
@@ -69,17 +70,6 @@ Level to_level(config::LogLevel l) {
 
 double unix_now() { return static_cast<double>(std::time(nullptr)); }
 
-std::map<std::string, uint64_t> read_vmstat() {
-  static const char* const kWanted[] = {"pgreuse", "pswpout", "nr_foll_pin_acquired", "nr_foll_pin_released"};
-  std::map<std::string, uint64_t> out;
-  std::ifstream f("/proc/vmstat");
-  std::string name;
-  uint64_t value;
-  while (f >> name >> value)
-    for (const char* w : kWanted)
-      if (name == w) out[name] = value;
-  return out;
-}
 
 // Everything the running daemon holds. Members are destroyed in reverse order: the control
 // socket and the exporter stop before the kernel session detaches the probes.
@@ -152,7 +142,7 @@ void handle_event(Runtime& rt, const cw_event& e) {
   }
   if (e.anomaly) {
     std::string cgroup;
-    if (auto d = rt.aggregator->query_pid(e.tgid)) cgroup = d->row.cgroup;
+    if (auto row = rt.aggregator->process({e.tgid, e.start_ns})) cgroup = row->cgroup;
     rt.feed.add_anomaly(e, cgroup);
     rt.anomaly_pending = true;
   }
@@ -174,7 +164,7 @@ void poll(Runtime& rt) {
   rt.self->update_from_sample(sample);
   rt.self->set_events_received(rt.aggregator->events_received());
   rt.self->set_tracked_processes(rt.aggregator->tracked_processes());
-  rt.self->set_vmstat(read_vmstat());
+  rt.self->set_vmstat(model::ProcReader("/proc").selfcheck_vmstat());
   rt.backend->publish_sample_stats(sample);
   rt.backend->dispatch_sample(sample);
   evaluate_alerts(rt);

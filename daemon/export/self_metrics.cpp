@@ -33,6 +33,7 @@ void SelfMetrics::update_from_sample(const ingest::KernelSample& sample) {
     totals.run_cnt.observe(program.run_cnt);
   }
   state_.bpf_recursion.observe(recursion);
+  state_.derived_copy_mismatch.observe(sample.host.c[CW_C_SELFCHECK_COPY_MISMATCH]);
   state_.process_map_entries = sample.processes.size();
   state_.process_map_capacity = sample.process_map_capacity;
 }
@@ -127,6 +128,12 @@ std::vector<MetricFamily> SelfMetrics::Collect() const {
                        "The kernel's own /proc/vmstat counter, for comparison", MetricType::Counter);
   for (const auto& [name, value] : s.vmstat) vmstat.add({{"counter", name}}, double(value));
   out.push_back(vmstat.take());
+  FamilyBuilder mismatch("cowwatch_selfcheck_derived_copy_mismatch_total",
+                         "Faults where the derived copy signal (pfn compare at do_wp_page exit) disagreed "
+                         "with the exact wp_page_copy probe; only counted where both exist (6.1)",
+                         MetricType::Counter);
+  mismatch.add({}, double(s.derived_copy_mismatch.total()));
+  out.push_back(mismatch.take());
   return out;
 }
 

@@ -70,6 +70,7 @@ struct SelfState {
   bool config_last_reload_successful = false;
   double config_last_reload_success_timestamp_seconds = 0;       // Unix time; 0 before success
   std::map<std::string, uint64_t> vmstat;                        // pgreuse, pswpout, ...
+  ResettableCounter derived_copy_mismatch;  // host CW_C_SELFCHECK_COPY_MISMATCH
 };
 
 class SelfMetrics : public prometheus::Collectable {

@@ -175,4 +175,9 @@ ROWS = [
     Row("softdirty", "wl:write_minflt", N, hi=4, vm_only=True),
     Row("softdirty", "vmstat:pgreuse", N + PGREUSE_NOISE, lo=8, hi=8, vm_only=True),
     Row("softdirty", comm(REUSES, comm="wl_softdirty", path="exclusive"), N, hi=4, vm_only=True),
+
+    # --- accuracy of the derived copy rung: on 6.1 both the exact wp_page_copy probe and the pfn
+    # compare run on every fault of every workload above; they must never disagree.
+    Row("softdirty", "metric:cowwatch_selfcheck_derived_copy_mismatch_total", 0, kernels=r"^6\.1\.",
+        vm_only=True, note="pfn compare vs fexit wp_page_copy over all workloads of the run"),
 ]
