@@ -170,6 +170,8 @@ static __always_inline void cw_wp_exit(const struct vm_fault *vmf)
 
 	if (cw_cfg.copy_exact && have_stash && copied != pfn_changed && host)
 		host->c[CW_C_SELFCHECK_COPY_MISMATCH] += 1;
+	if (proc && !remote)
+		proc->cgroup_id = bpf_get_current_cgroup_id();
 	cw_count(host, proc, unshare ? CW_C_WP_UNSHARE : CW_C_WP_WRITE);
 	if (remote)
 		cw_count(host, proc, CW_C_WP_REMOTE);

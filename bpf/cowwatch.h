@@ -80,6 +80,8 @@ enum cw_counter {
 
 struct cw_counters {
 	__u64 c[CW_C_COUNT];
+	__u64 cgroup_id;	/* not a counter: cgroup v2 id of the process at its latest own
+				   event (a process can move after fork: systemd services do) */
 };
 
 /* Causes of lost detail or lost attribution, counted per CPU in the cw_drops map. */
@@ -124,7 +126,7 @@ enum cw_event_type {
 #define CW_PF_ZERO_PAGE		0x40	/* the pte mapped the zero page / a special pfn */
 #define CW_PF_MM_HAS_PINNED	0x80	/* the mm has MMF_HAS_PINNED */
 
-/* One ring-buffer record. 112 bytes. */
+/* One ring-buffer record: 96 bytes (104 in the ring with its 8-byte header). */
 struct cw_event {
 	__u64 ts_ns;		/* bpf_ktime_get_ns() */
 	__u64 start_ns;		/* owner's start time (identity with tgid) */

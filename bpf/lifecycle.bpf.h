@@ -106,8 +106,13 @@ int BPF_PROG(cw_sched_process_fork, struct task_struct *parent, struct task_stru
 	ckey.tgid = BPF_CORE_READ(child, tgid);
 	ckey.pad = 0;
 	ckey.start_ns = BPF_CORE_READ(child, start_time);
-	/* insert the child now so its first fault finds its slot */
+	/* insert the child now so its first fault finds its slot; it starts in the parent's cgroup */
+	struct cw_counters *cc;
+
 	bpf_map_update_elem(&cw_procs, &ckey, &cw_zero_counters, BPF_NOEXIST);
+	cc = bpf_map_lookup_elem(&cw_procs, &ckey);
+	if (cc)
+		cc->cgroup_id = bpf_get_current_cgroup_id();
 
 	mm = BPF_CORE_READ(parent, mm);
 	if (mm) {
@@ -116,6 +121,8 @@ int BPF_PROG(cw_sched_process_fork, struct task_struct *parent, struct task_stru
 	}
 	host = cw_host_counters();
 	proc = cw_proc_counters(&pkey);
+	if (proc)
+		proc->cgroup_id = bpf_get_current_cgroup_id();
 	cw_count(host, proc, CW_C_FORK);
 	/* long-term pins imply MMF_HAS_PINNED: keep LONGTERM a subset of MM_HAS_PINNED */
 	if (has_pinned || pinned_vm > 0 || eager > 0)

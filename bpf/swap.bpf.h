@@ -62,6 +62,8 @@ static __always_inline void cw_swap_done(const struct folio *folio, long ret)
 		cw_task_key(cur, &key);
 		proc = cw_proc_counters(&key);
 	}
+	if (proc)
+		proc->cgroup_id = bpf_get_current_cgroup_id();
 	cw_count(host, proc, CW_C_SWAP_ADD);
 	if (pinned)
 		cw_count(host, proc, CW_C_SWAP_ADD_PINNED);

@@ -131,6 +131,12 @@ std::string render_run_report(const json& r) {
     o << "anomalies     " << r["anomalies"].size() << "\n";
     for (const auto& e : r["anomalies"]) o << "  " << render_event(e) << "\n";
   }
+  const auto& recent = r["alerts"].value("recent", json::array());
+  for (const auto& a : recent) {
+    o << "alert         [" << a.value("severity", "?") << "] " << a.value("rule", "?") << " "
+      << a.value("state", "") << ": " << a["annotations"].value("summary", a.value("subject", ""))
+      << "\n";
+  }
   for (const auto& w : r["probe_warnings"]) {
     o << "note: hook " << w["hook"].get<std::string>() << " is "
       << (w["strategy"] == "unavailable" ? "unavailable on this kernel: it reports nothing"
@@ -171,6 +177,10 @@ int cmd_run(const RunArgs& args, const Output& o) {
   }
   if (child == 0) {
     close(go[1]);
+    // The command gets default signal dispositions (we ignore SIGPIPE and catch SIGINT).
+    signal(SIGPIPE, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGQUIT, SIG_DFL);
     char byte;
     if (read(go[0], &byte, 1) != 1) _exit(127);
     std::vector<char*> argv;
@@ -236,6 +246,7 @@ int cmd_run(const RunArgs& args, const Output& o) {
       {"anomalies", anomalies},
       {"kernel_release", kernel->plan().kernel_release},
       {"probe_warnings", plan_warnings(kernel->plan())},
+      {"alerts", session.backend().alerts(true)},
   };
   if (o.json) {
     o.out << report.dump(2, ' ', false, json::error_handler_t::replace) << "\n";

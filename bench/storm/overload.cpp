@@ -48,6 +48,9 @@ bool run_once(loader::KernelOptions options, uint32_t ring_bytes, size_t pages, 
     *error = storm.error;
     return false;
   }
+  // Sample first, then drain: a fault by another process in between adds a record, never a
+  // count, so delivered + drops >= host faults is the exact-accounting check.
+  ingest::KernelSample after = session->sample();
   std::optional<cw_proc_key> child_key;
   session->drain([&](const cw_event& e) {
     if (e.type == CW_EV_FAULT) {
@@ -56,7 +59,6 @@ bool run_once(loader::KernelOptions options, uint32_t ring_bytes, size_t pages, 
     }
     if (e.type == CW_EV_EXIT && e.tgid == storm.child_pid) child_key = cw_proc_key{e.tgid, 0, e.start_ns};
   });
-  ingest::KernelSample after = session->sample();
   out->ring_drops = after.drops[CW_DROP_RING_FULL] - before.drops[CW_DROP_RING_FULL];
   out->host_wp_faults = host_wp(after.host) - host_wp(before.host);
   cw_counters c;
@@ -103,7 +105,7 @@ bool run_overload_check(const loader::KernelOptions& base, size_t pages, int cpu
   const cw_counters& over = *runs[1].child;
   bool same = runs[0].child->c[CW_C_WP_WRITE] == over.c[CW_C_WP_WRITE] && copies(over) >= pages &&
               decisions(over) == host_wp(over);
-  bool accounted = runs[1].fault_records + runs[1].ring_drops == runs[1].host_wp_faults;
+  bool accounted = runs[1].fault_records + runs[1].ring_drops >= runs[1].host_wp_faults;
   bool overloaded = runs[1].ring_drops > 0;
   std::printf("child's wp faults equal with and without overload, >= %zu copies, one decision per fault: %s\n",
               pages, same ? "yes" : "NO");

@@ -67,6 +67,12 @@ void AlertFeed::add_anomaly(const cw_event& event, const std::string& cgroup_pat
   anomalies_.push_back(std::move(a));
 }
 
+alerts::AlertInput AlertFeed::build_anomalies_only() {
+  alerts::AlertInput in;
+  in.anomalies.swap(anomalies_);
+  return in;
+}
+
 alerts::AlertInput AlertFeed::build(const model::Aggregator& aggregator) {
   alerts::AlertInput in;
   model::TopQuery all;

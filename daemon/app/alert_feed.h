@@ -25,6 +25,9 @@ class AlertFeed {
   void add_anomaly(const cw_event& event, const std::string& cgroup_path);
   // Builds the tick's input and forgets the anomalies it included.
   alerts::AlertInput build(const model::Aggregator& aggregator);
+  // Only the pending anomalies: the cheap tick run when an anomaly wakes the reader (the full
+  // input walks every tracked process; that waits for the poll).
+  alerts::AlertInput build_anomalies_only();
 
  private:
   std::vector<alerts::AnomalyEvent> anomalies_;

@@ -153,7 +153,7 @@ void drain(Runtime& rt) {
   rt.session->drain([&rt](const cw_event& e) { handle_event(rt, e); });
   if (rt.anomaly_pending) {  // anomalies wake the reader at once: alert without waiting for a poll
     rt.anomaly_pending = false;
-    evaluate_alerts(rt);
+    publish_transitions(rt, rt.engine->evaluate(rt.feed.build_anomalies_only()));
   }
 }
 

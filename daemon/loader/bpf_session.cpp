@@ -11,6 +11,7 @@
 
 #include "cowwatch.h"
 #include "cowwatch_bpf.skel.h"
+#include "ingest/record_layout.h"
 #include "loader/kernel_session.h"
 #include "loader/libbpf_log.h"
 #include "probe/planner.h"

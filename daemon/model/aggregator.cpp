@@ -111,6 +111,9 @@ void Aggregator::apply(const ingest::KernelSample& sample) {
     process->absent_polls = 0;
     process->seen_poll = poll_;
     resolve_identity(*process);
+    // The kernel notes the cgroup at the process's own events: follow moves (systemd forks a
+    // service in init.scope and moves it before exec). This poll's counts go to the new cgroup.
+    set_cgroup_from_id(*process, entry.counters.cgroup_id);
     attribute(*process, process->counters.advance(entry.counters), poll_);
   }
 
