@@ -95,6 +95,13 @@ alerts::AlertInput AlertFeed::build(const model::Aggregator& aggregator) {
     in.forks.push_back(std::move(f));
   }
   in.anomalies.swap(anomalies_);
+  std::unordered_set<std::string> now;
+  for (auto& sc : in.subjects) {
+    std::string key = std::to_string(static_cast<int>(sc.subject.scope)) + "|" + sc.subject.id;
+    if (!seen_.count(key)) sc.counters = cw_counters{};
+    now.insert(std::move(key));
+  }
+  seen_.swap(now);
   return in;
 }
 

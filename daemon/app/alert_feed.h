@@ -3,6 +3,8 @@
 // records that arrived since the last tick.
 #pragma once
 
+#include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "alerts/alert_input.h"
@@ -31,6 +33,11 @@ class AlertFeed {
 
  private:
   std::vector<alerts::AnomalyEvent> anomalies_;
+  // Subjects of the previous tick. The engine takes a subject's first sample as its baseline; every
+  // counter in the model starts at zero when cowwatchd starts (its BPF maps are new), so a subject
+  // is first presented with zero counters and its real totals from the next tick on: nothing it
+  // did before the tick that first showed it is lost.
+  std::unordered_set<std::string> seen_;
 };
 
 }  // namespace cowwatch::app

@@ -45,7 +45,7 @@ N = 512                  # pages per workload (cwwl -n); fixed for determinism
 PGREUSE_NOISE = 20       # pgreuse around one cwwl run that reuses nothing itself (baseline)
 PAGE = 4096
 WORKLOADS = ["baseline", "cow_child", "cow_reuse", "zero_page", "file_private", "unshare_pvr",
-             "unshare_odirect", "iouring_fork", "pageout", "pinned_pageout", "vmsplice_ref", "softdirty"]
+             "unshare_odirect", "unshare_loop", "iouring_fork", "pageout", "pinned_pageout", "vmsplice_ref", "softdirty"]
 
 HOOK_OF_METRIC = {
     "cowwatch_comm_wp_faults_total": "wp_fault",
@@ -180,4 +180,10 @@ ROWS = [
     # compare run on every fault of every workload above; they must never disagree.
     Row("softdirty", "metric:cowwatch_selfcheck_derived_copy_mismatch_total", 0, kernels=r"^6\.1\.",
         vm_only=True, note="pfn compare vs fexit wp_page_copy over all workloads of the run"),
+
+    # --- 4c. unshare storm: the VM config (vm-cowwatch.yaml) adds rule unshare_storm_fast
+    # (cgroup scope, >= 100 unshares/s over 5 s); the storm runs 4 s at several hundred per second.
+    Row("unshare_loop", "wl:rounds", 8, lo=7, hi=10000, vm_only=True, note="at least one round per 0.5 s"),
+    Row("unshare_loop", 'metric:cowwatch_alerts_total{rule="unshare_storm_fast"}', 1, hi=10, vm_only=True,
+        note="fires for the workload's cgroup wl_unshare_loop"),
 ]

@@ -117,6 +117,10 @@ def _save(directory, console, sections):
     log("console and sections saved in %s" % directory)
 
 
+# The daemon's configuration in the VM: the shipped default plus rules the table asserts.
+VM_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "vm-cowwatch.yaml")
+
+
 def cmd_test(args):
     workloads = args.workload or expectations.WORKLOADS
     with_daemon = bool(args.daemon)
@@ -145,6 +149,7 @@ def cmd_test(args):
         except kernels.RegistryError as e:
             return skip("Debian registry unreachable and no cached %s kernel: %s" % (args.kernel, e))
         spec = initramfs.Spec(bins=[args.cwwl] + ([args.daemon] if with_daemon else []),
+                              files=[(VM_CONFIG, "/etc/cowwatch/cowwatch.yaml")] if with_daemon else [],
                               script=suite.vm_script(workloads, expectations.N, with_daemon, args.probes),
                               script_is_init_body=True)
         result = qemu.boot_with_fallback(kernel, spec, timeout=args.timeout, log=log,

@@ -32,6 +32,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef MADV_PAGEOUT
@@ -277,6 +278,27 @@ static void wl_unshare_pvr(void) {
   stop_holder(&h, target);
 }
 
+// 4c. an unshare storm: process_vm_readv of a freshly COW-shared buffer, again and again for
+// CWWL_LOOP_SECONDS (default 4) so the daemon sees it over several polls (alert unshare_storm).
+static void wl_unshare_loop(void) {
+  const char *env = getenv("CWWL_LOOP_SECONDS");
+  long seconds = env ? atol(env) : 4, rounds = 0;
+  char *dst = populated_pages(n_pages);
+  struct iovec local = {.iov_base = dst, .iov_len = (size_t)n_pages * PAGE};
+  time_t end = time(NULL) + seconds;
+  while (time(NULL) < end) {
+    shared_buf = populated_pages(n_pages);
+    struct holder h;
+    pid_t target = start_holder(&h, "wl_storm_target");
+    struct iovec remote = {.iov_base = shared_buf, .iov_len = (size_t)n_pages * PAGE};
+    if (process_vm_readv(target, &local, 1, &remote, 1, 0) < 0) fail("process_vm_readv: %s", strerror(errno));
+    stop_holder(&h, target);
+    munmap(shared_buf, (size_t)n_pages * PAGE);
+    rounds++;
+  }
+  observe("rounds", rounds);
+}
+
 // 4b. O_DIRECT write from a COW-shared buffer: FOLL_PIN on 6.12+ → N unshares; 6.1 uses FOLL_GET → 0.
 static void wl_unshare_odirect(void) {
   const char *path = getenv("CWWL_ODIRECT_PATH");
@@ -377,6 +399,7 @@ static const struct workload workloads[] = {
     {"file_private", "wl_file", wl_file_private},
     {"unshare_pvr", "wl_pvr_reader", wl_unshare_pvr},
     {"unshare_odirect", "wl_odio", wl_unshare_odirect},
+    {"unshare_loop", "wl_storm_reader", wl_unshare_loop},
     {"iouring_fork", "wl_pin_parent", wl_iouring_fork},
     {"pageout", "wl_pageout", wl_pageout},
     {"pinned_pageout", "wl_pin_pageout", wl_pinned_pageout},
