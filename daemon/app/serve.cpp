@@ -90,6 +90,7 @@ struct Runtime {
   AlertFeed feed;
   EventLoop loop;
   bool anomaly_pending = false;
+  uint64_t polls = 0;
 
   ~Runtime() {
     if (control) control->stop();
@@ -157,10 +158,26 @@ void drain(Runtime& rt) {
   }
 }
 
+// Processes whose exit record was lost (control ring full) keep their kernel map entry: every
+// kReapEvery polls, entries whose process is gone from /proc (or whose pid now names another
+// process) are read, deleted and folded as if their exit record had arrived.
+constexpr uint64_t kReapEvery = 10;
+
+void reap_dead_entries(Runtime& rt, const ingest::KernelSample& sample) {
+  if (++rt.polls % kReapEvery != 0) return;
+  model::ProcReader proc("/proc");
+  for (const auto& entry : sample.processes) {
+    if (proc.liveness(model::ProcKey::from(entry.key)) == model::Liveness::kSame) continue;
+    cw_counters final_counters;
+    if (rt.session->take_process(entry.key, &final_counters)) rt.aggregator->on_exit(entry.key, final_counters);
+  }
+}
+
 void poll(Runtime& rt) {
   drain(rt);  // exits first, so their final counters are folded before the sample
   ingest::KernelSample sample = rt.session->sample();
   rt.aggregator->apply(sample);
+  reap_dead_entries(rt, sample);
   rt.self->update_from_sample(sample);
   rt.self->set_events_received(rt.aggregator->events_received());
   rt.self->set_tracked_processes(rt.aggregator->tracked_processes());
@@ -251,6 +268,13 @@ int serve(const Options& options, const config::Config& config, const std::optio
     }
   }
 
+  // Step: give up every capability, before any thread starts (capabilities are per thread and
+  // threads inherit them): from here on only open fds, /proc, /sys and unprivileged sockets are
+  // used. A metrics port below 1024 or a control-socket group the daemon is not a member of would
+  // need capabilities it no longer has.
+  if (!drop_all_capabilities(&error)) log_warning("could not drop capabilities: " + error);
+  log_info("capabilities after attach: CapEff=" + effective_capabilities());
+
   // Step: model, alerts, exporters.
   rt.aggregator = std::make_shared<model::Aggregator>(aggregator_options(config));
   rt.engine = std::make_unique<alerts::AlertEngine>(config.alerts.rules, rt.clock);
@@ -271,7 +295,9 @@ int serve(const Options& options, const config::Config& config, const std::optio
 
   // Step: Prometheus exposer.
   try {
-    rt.exposer = std::make_unique<prometheus::Exposer>(config.metrics.listen, 2);
+    // Keep-alive on: scrapers and load generators reuse connections (civetweb closes otherwise).
+    rt.exposer = std::make_unique<prometheus::Exposer>(std::vector<std::string>{
+        "listening_ports", config.metrics.listen, "num_threads", "4", "enable_keep_alive", "yes"});
   } catch (const std::exception& e) {
     log_error("cannot listen on " + config.metrics.listen + " for metrics: " + e.what());
     return kExitFailure;
@@ -304,10 +330,6 @@ int serve(const Options& options, const config::Config& config, const std::optio
     return kExitFailure;
   }
   log_info("control socket " + so.socket_path);
-
-  // Step: give up every capability: from here on only open fds, /proc and /sys are used.
-  if (!drop_all_capabilities(&error)) log_warning("could not drop capabilities: " + error);
-  log_info("capabilities after attach: CapEff=" + effective_capabilities());
 
   // Step: the loop.
   int ring_fd = rt.session->event_fd();

@@ -55,7 +55,7 @@ inline cw_event make_event(uint8_t type, uint8_t hook, uint32_t tgid, uint64_t s
   e.start_ns = start_ns;
   e.ts_ns = ts_ns;
   e.reason = CW_REASON_COUNT;
-  std::strncpy(e.comm, comm, CW_COMM_LEN - 1);
+  std::memcpy(e.comm, comm, strnlen(comm, CW_COMM_LEN - 1));
   return e;
 }
 
