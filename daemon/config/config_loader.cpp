@@ -460,8 +460,35 @@ void read_root(const Reader& r, const YAML::Node& root, Config& config) {
 }
 
 // Parses `text` over `base`.
+// YAML is UTF-8; yaml-cpp passes invalid bytes through, and to_yaml() would then write U+FFFD,
+// so a configuration would not read back as itself. Returns "" or "name:line:col: ..." for the
+// first invalid sequence.
+std::string invalid_utf8(std::string_view text, std::string_view name) {
+  size_t line = 1, col = 1;
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    bool ok = len > 0 && i + len <= text.size();
+    for (size_t k = 1; ok && k < len; k++) ok = (static_cast<unsigned char>(text[i + k]) & 0xc0) == 0x80;
+    if (ok && len == 2) ok = c >= 0xc2;  // overlong
+    if (!ok)
+      return std::string(name) + ":" + std::to_string(line) + ":" + std::to_string(col) +
+             ": invalid UTF-8 byte 0x" + "0123456789abcdef"[c >> 4] + "0123456789abcdef"[c & 0xf] +
+             " (a configuration file is UTF-8 text)";
+    if (c == '\n') {
+      line++;
+      col = 1;
+    } else {
+      col++;
+    }
+    i += len;
+  }
+  return "";
+}
+
 Result<Config> parse_over(Config base, std::string_view text, std::string_view name,
                           bool require_all) {
+  if (std::string bad = invalid_utf8(text, name); !bad.empty()) return Result<Config>::failure(bad);
   const Reader reader{std::string(name), require_all};
   try {
     YAML::Node root;

@@ -167,6 +167,15 @@ TEST(LoadConfig, RulesReplaceTheDefaultListAndOptionalKeysDefault) {
 
 // ---- error messages: file, key path, line and column ----------------------------------------
 
+TEST(ConfigErrors, InvalidUtf8NamesLineAndColumn) {
+  // Found by fuzz_config: the byte used to load and then not round-trip through to_yaml().
+  EXPECT_EQ(error_of("alertmanager:\n  url: \"http://127.0.0\xff.1:9093/prefix\"\n"),
+            "test.yaml:2:23: invalid UTF-8 byte 0xff (a configuration file is UTF-8 text)");
+  EXPECT_EQ(error_of("daemon:\n  log_level: \xc0\xafinfo\n"),
+            "test.yaml:2:14: invalid UTF-8 byte 0xc0 (a configuration file is UTF-8 text)");
+  EXPECT_TRUE(load_config_string("# caf\xc3\xa9 \xe2\x9c\x93\ndaemon:\n  log_level: info\n", "t").ok());
+}
+
 TEST(ConfigErrors, UnknownTopLevelKey) {
   EXPECT_EQ(error_of("daemon:\n  poll_interval: 1s\ndeamon: {}\n"),
             "test.yaml:3:1: unknown key 'deamon' (expected one of: daemon, metrics, limits, bpf, "

@@ -169,7 +169,9 @@ TEST_F(ServerTest, SlowLorisIsClosedAfterTheTimeoutWhileOthersAreServed) {
     EXPECT_LT(std::chrono::steady_clock::now() - t, milliseconds(200));
     ++served;
     // Keeps trickling bytes: that must not extend its deadline.
-    if (served == 3) ASSERT_TRUE(slow.send_raw("od\":"));
+    if (served == 3) {
+      ASSERT_TRUE(slow.send_raw("od\":"));
+    }
     slow_reply = slow.read_json(milliseconds(40));
   }
   ASSERT_TRUE(slow_reply);
