@@ -200,7 +200,8 @@ std::string render_status(const json& st) {
     for (const auto& h : st["probes"]) {
       o << "  " << pad(str(h, "hook"), 12) << " " << pad(str(h, "strategy"), 11) << " "
         << (str(h, "target").empty() ? "-" : str(h, "target"))
-        << (h.value("exact", false) ? "" : "  (not exact)") << "\n";
+        << (h.value("exact", false) || str(h, "strategy") == "unavailable" ? "" : "  (not exact)")
+        << "\n";
     }
   }
   const json& alerts = sub(st, "alerts");

@@ -13,7 +13,22 @@ model::AggregatorOptions offline_aggregator_options() {
   return o;
 }
 
-bool load_recording(const std::string& path, LoadedRecording* out, std::string* error) {
+static bool load_recording_unchecked(const std::string& path, LoadedRecording* out, std::string* error) {
+  // First pass: the process identities the recorder read from /proc, wherever they appear.
+  {
+    control::RecordingReader pre;
+    if (!pre.open(path, error)) return false;
+    control::RecordingItem item;
+    while (pre.next(&item, error)) {
+      if (item.kind != control::RecordingItemKind::kIdentity) continue;
+      if (!out->identities) out->identities = std::make_unique<IdentityProc>();
+      if (out->identities->add(item.identity)) ++out->identified;
+    }
+    if (!error->empty()) {
+      *error = path + ": " + *error;
+      return false;
+    }
+  }
   control::RecordingReader reader;
   if (!reader.open(path, error)) return false;
   out->header = reader.header();
@@ -21,6 +36,7 @@ bool load_recording(const std::string& path, LoadedRecording* out, std::string* 
   LocalSessionOptions options;
   options.source = "replay";
   options.aggregator = offline_aggregator_options();
+  if (out->identities && out->identities->ok()) options.aggregator.proc_root = out->identities->root();
   options.rules = config::default_config().alerts.rules;
   double created = out->header.raw.value("created_unix", 0.0);
   options.wall_at_first = std::chrono::system_clock::time_point(
@@ -43,6 +59,8 @@ bool load_recording(const std::string& path, LoadedRecording* out, std::string* 
         out->session->on_exit_flush(item.exit_flush.key, item.exit_flush.counters);
         ++out->exits;
         break;
+      case control::RecordingItemKind::kIdentity:
+        break;  // used in the first pass
       case control::RecordingItemKind::kLost:
         out->session->add_lost(item.lost);
         out->lost += item.lost;
@@ -56,6 +74,17 @@ bool load_recording(const std::string& path, LoadedRecording* out, std::string* 
     return false;
   }
   return true;
+}
+
+bool load_recording(const std::string& path, LoadedRecording* out, std::string* error) {
+  // A member of the wrong JSON type throws in nlohmann::json: report it as a bad recording
+  // instead of terminating (found by fuzz_recording).
+  try {
+    return load_recording_unchecked(path, out, error);
+  } catch (const nlohmann::json::exception& e) {
+    if (error) *error = path + ": malformed recording: " + e.what();
+    return false;
+  }
 }
 
 }  // namespace cowwatch::cli

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "cli/identity_proc.h"
 #include "cli/local_session.h"
 #include "export/recording.h"
 
@@ -12,8 +13,9 @@ namespace cowwatch::cli {
 
 struct LoadedRecording {
   control::RecordingHeader header;
+  std::unique_ptr<IdentityProc> identities;  // outlives the session that reads it
   std::unique_ptr<LocalSession> session;
-  uint64_t events = 0, samples = 0, exits = 0, lost = 0;
+  uint64_t events = 0, samples = 0, exits = 0, lost = 0, identified = 0;
 };
 
 // False with *error (file name and line) when the file cannot be read or is not a recording.

@@ -4,12 +4,14 @@
 
 #include <atomic>
 #include <cmath>
+#include <set>
 #include <cstdlib>
 #include <thread>
 
 #include "cli/exit_codes.h"
 #include "cli/render.h"
 #include "export/recording.h"
+#include "model/proc_reader.h"
 
 namespace cowwatch::cli {
 
@@ -77,6 +79,29 @@ int cmd_record(DaemonClient& client, const std::string& path,
     });
   }
   bool write_failed = false;
+  // Who each process is, read from /proc here (the daemon's host) the first time a sample shows
+  // it, so that a replay elsewhere can name it.
+  model::ProcReader proc("/proc");
+  std::set<std::pair<uint32_t, uint64_t>> identified;
+  auto write_identities = [&](const json& sample) {
+    auto procs = sample.find("processes");
+    if (procs == sample.end() || !procs->is_array()) return true;
+    for (const auto& p : *procs) {
+      if (!p.is_object() || !p["tgid"].is_number_unsigned() || !p["start_ns"].is_number_unsigned()) {
+        continue;
+      }
+      model::ProcKey key{p["tgid"].get<uint32_t>(), p["start_ns"].get<uint64_t>()};
+      if (!identified.insert({key.tgid, key.start_ns}).second) continue;
+      if (proc.liveness(key) != model::Liveness::kSame) continue;
+      auto comm = proc.comm(key.tgid);
+      if (!comm) continue;
+      if (!writer.write_identity({key.tgid, 0, key.start_ns}, *comm,
+                                 proc.cgroup(key.tgid).value_or(""))) {
+        return false;
+      }
+    }
+    return true;
+  };
   CallResult r = client.stream(
       "record", json::object(),
       [&](const json& header, CallError* error) {
@@ -100,7 +125,9 @@ int cmd_record(DaemonClient& client, const std::string& path,
         bool ok = true;
         switch (line.kind) {
           case control::ResponseKind::kEvent: ok = writer.write_event_json(line.payload); break;
-          case control::ResponseKind::kSample: ok = writer.write_sample_json(line.payload); break;
+          case control::ResponseKind::kSample:
+            ok = write_identities(line.payload) && writer.write_sample_json(line.payload);
+            break;
           case control::ResponseKind::kExitFlush:
             ok = writer.write_exit_flush_json(line.payload);
             break;

@@ -101,6 +101,11 @@ void ModelBackend::dispatch_sample(const ingest::KernelSample& sample) {
   for (auto* l : listeners_) l->on_sample(sample);
 }
 
+void ModelBackend::dispatch_exit_flush(const cw_proc_key& key, const cw_counters& final_counters) {
+  std::lock_guard<std::mutex> lock(listeners_mutex_);
+  for (auto* l : listeners_) l->on_exit_flush(key, final_counters);
+}
+
 bool ModelBackend::has_listeners() const {
   std::lock_guard<std::mutex> lock(listeners_mutex_);
   return !listeners_.empty();

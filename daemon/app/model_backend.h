@@ -27,6 +27,7 @@ class ModelBackend final : public control::QueryBackend {
   void publish_sample_stats(const ingest::KernelSample& sample);
   void dispatch_event(const cw_event& event);
   void dispatch_sample(const ingest::KernelSample& sample);
+  void dispatch_exit_flush(const cw_proc_key& key, const cw_counters& final_counters);
   bool has_listeners() const;
 
   nlohmann::json status() override;

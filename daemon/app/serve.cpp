@@ -139,7 +139,10 @@ void handle_event(Runtime& rt, const cw_event& e) {
   if (e.type == CW_EV_EXIT) {
     cw_proc_key key{e.tgid, 0, e.start_ns};
     cw_counters final_counters;
-    if (rt.session->take_process(key, &final_counters)) rt.aggregator->on_exit(key, final_counters);
+    if (rt.session->take_process(key, &final_counters)) {
+      rt.aggregator->on_exit(key, final_counters);
+      rt.backend->dispatch_exit_flush(key, final_counters);
+    }
   }
   if (e.anomaly) {
     std::string cgroup;
@@ -169,7 +172,10 @@ void reap_dead_entries(Runtime& rt, const ingest::KernelSample& sample) {
   for (const auto& entry : sample.processes) {
     if (proc.liveness(model::ProcKey::from(entry.key)) == model::Liveness::kSame) continue;
     cw_counters final_counters;
-    if (rt.session->take_process(entry.key, &final_counters)) rt.aggregator->on_exit(entry.key, final_counters);
+    if (rt.session->take_process(entry.key, &final_counters)) {
+      rt.aggregator->on_exit(entry.key, final_counters);
+      rt.backend->dispatch_exit_flush(entry.key, final_counters);
+    }
   }
 }
 

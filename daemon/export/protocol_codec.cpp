@@ -96,7 +96,7 @@ json event_to_json(const cw_event& e) {
   };
 }
 
-bool event_from_json(const json& j, cw_event* out, std::string* error) {
+static bool event_from_json_unchecked(const json& j, cw_event* out, std::string* error) {
   if (!j.is_object()) {
     *error = "event is not an object";
     return false;
@@ -141,7 +141,7 @@ json counter_names() {
   return out;
 }
 
-bool counters_from_json(const json& j, const std::vector<int>& column_map, cw_counters* out,
+static bool counters_from_json_unchecked(const json& j, const std::vector<int>& column_map, cw_counters* out,
                         std::string* error) {
   if (!j.is_array()) {
     *error = "counters are not an array";
@@ -182,7 +182,7 @@ json sample_to_json(const ingest::KernelSample& s) {
               {"programs", programs}};
 }
 
-bool sample_from_json(const json& j, const std::vector<int>& column_map, ingest::KernelSample* out,
+static bool sample_from_json_unchecked(const json& j, const std::vector<int>& column_map, ingest::KernelSample* out,
                       std::string* error) {
   if (!j.is_object()) {
     *error = "sample is not an object";
@@ -233,7 +233,7 @@ json exit_flush_to_json(const ingest::ProcessCounters& p) {
   return {{"tgid", p.key.tgid}, {"start_ns", p.key.start_ns}, {"c", counters_to_json(p.counters)}};
 }
 
-bool exit_flush_from_json(const json& j, const std::vector<int>& column_map,
+static bool exit_flush_from_json_unchecked(const json& j, const std::vector<int>& column_map,
                           ingest::ProcessCounters* out, std::string* error) {
   ingest::ProcessCounters pc{};
   if (!j.is_object()) {
@@ -269,7 +269,7 @@ json plan_to_json(const probe::ProbePlan& plan) {
   return json{{"kernel_release", plan.kernel_release}, {"hooks", hooks}};
 }
 
-bool plan_from_json(const json& j, probe::ProbePlan* out, std::string* error) {
+static bool plan_from_json_unchecked(const json& j, probe::ProbePlan* out, std::string* error) {
   if (!j.is_object() || !j.contains("hooks") || !j["hooks"].is_array()) {
     *error = "probe plan must be an object with a \"hooks\" array";
     return false;
@@ -300,6 +300,64 @@ bool plan_from_json(const json& j, probe::ProbePlan* out, std::string* error) {
   }
   *out = std::move(plan);
   return true;
+}
+
+bool event_from_json(const json& j, cw_event* out, std::string* error) {
+  // Members of the wrong JSON type throw in nlohmann::json's get/value: a decoding error, not a
+  // crash (found by the fuzz targets).
+  try {
+    return event_from_json_unchecked(j, out, error);
+  } catch (const json::exception& e) {
+    if (error) *error = std::string("malformed record: ") + e.what();
+    return false;
+  }
+}
+
+bool counters_from_json(const json& j, const std::vector<int>& column_map, cw_counters* out,
+                        std::string* error) {
+  // Members of the wrong JSON type throw in nlohmann::json's get/value: a decoding error, not a
+  // crash (found by the fuzz targets).
+  try {
+    return counters_from_json_unchecked(j, column_map, out, error);
+  } catch (const json::exception& e) {
+    if (error) *error = std::string("malformed record: ") + e.what();
+    return false;
+  }
+}
+
+bool sample_from_json(const json& j, const std::vector<int>& column_map, ingest::KernelSample* out,
+                      std::string* error) {
+  // Members of the wrong JSON type throw in nlohmann::json's get/value: a decoding error, not a
+  // crash (found by the fuzz targets).
+  try {
+    return sample_from_json_unchecked(j, column_map, out, error);
+  } catch (const json::exception& e) {
+    if (error) *error = std::string("malformed record: ") + e.what();
+    return false;
+  }
+}
+
+bool exit_flush_from_json(const json& j, const std::vector<int>& column_map,
+                          ingest::ProcessCounters* out, std::string* error) {
+  // Members of the wrong JSON type throw in nlohmann::json's get/value: a decoding error, not a
+  // crash (found by the fuzz targets).
+  try {
+    return exit_flush_from_json_unchecked(j, column_map, out, error);
+  } catch (const json::exception& e) {
+    if (error) *error = std::string("malformed record: ") + e.what();
+    return false;
+  }
+}
+
+bool plan_from_json(const json& j, probe::ProbePlan* out, std::string* error) {
+  // Members of the wrong JSON type throw in nlohmann::json's get/value: a decoding error, not a
+  // crash (found by the fuzz targets).
+  try {
+    return plan_from_json_unchecked(j, out, error);
+  } catch (const json::exception& e) {
+    if (error) *error = std::string("malformed record: ") + e.what();
+    return false;
+  }
 }
 
 }  // namespace cowwatch::control

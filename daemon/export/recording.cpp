@@ -60,6 +60,12 @@ bool RecordingWriter::write_exit_flush(const ingest::ProcessCounters& flush) {
 
 bool RecordingWriter::write_exit_flush_json(const json& flush) { return put(json{{"exit", flush}}); }
 
+bool RecordingWriter::write_identity(const cw_proc_key& key, const std::string& comm,
+                                     const std::string& cgroup) {
+  return put(json{{"identity",
+                   {{"tgid", key.tgid}, {"start_ns", key.start_ns}, {"comm", comm}, {"cgroup", cgroup}}}});
+}
+
 bool RecordingWriter::write_lost(uint64_t lost) {
   lost_ += lost;
   return put(json{{"lost", lost}});
@@ -169,6 +175,17 @@ bool RecordingReader::next(RecordingItem* item, std::string* error) {
       if (!exit_flush_from_json(*x, header_.column_map, &item->exit_flush, &why)) {
         return fail("bad exit: " + why);
       }
+      return true;
+    }
+    if (auto id = doc.find("identity"); id != doc.end()) {
+      if (!id->is_object() || !(*id)["tgid"].is_number_unsigned() ||
+          !(*id)["start_ns"].is_number_unsigned() || !(*id)["comm"].is_string()) {
+        return fail("bad identity");
+      }
+      item->kind = RecordingItemKind::kIdentity;
+      item->identity.key = {(*id)["tgid"].get<uint32_t>(), 0, (*id)["start_ns"].get<uint64_t>()};
+      item->identity.comm = (*id)["comm"].get<std::string>();
+      item->identity.cgroup = id->value("cgroup", std::string());
       return true;
     }
     if (auto l = doc.find("lost"); l != doc.end()) {

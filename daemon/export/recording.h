@@ -4,6 +4,8 @@
 //   {"event":{...}}   a cw_event (protocol_codec.h encoding)
 //   {"sample":{...}}  a KernelSample: exact counters at that moment
 //   {"exit":{...}}    a process's final counters, read at its exit ({"tgid","start_ns","c"})
+//   {"identity":{"tgid","start_ns","comm","cgroup"}}  who a process was, read from /proc by the
+//                     recorder, so that a replay elsewhere names processes without their /proc
 //   {"lost":N}        events the daemon dropped for the recorder
 //   {"end":{"events":N,"samples":N,"lost":N}}   written on a clean close
 // Columns of counter arrays are mapped by name, so a recording made with another schema version
@@ -42,6 +44,7 @@ class RecordingWriter {
   bool write_sample_json(const nlohmann::json& sample);
   bool write_exit_flush(const ingest::ProcessCounters& flush);
   bool write_exit_flush_json(const nlohmann::json& flush);
+  bool write_identity(const cw_proc_key& key, const std::string& comm, const std::string& cgroup);
   bool write_lost(uint64_t lost);
   // Writes the end line and closes; false when any write failed.
   bool close(std::string* error);
@@ -69,13 +72,20 @@ struct RecordingHeader {
   std::vector<int> column_map;  // recording counter column -> our cw_counter (or -1)
 };
 
-enum class RecordingItemKind { kEvent, kSample, kExitFlush, kLost, kEnd };
+enum class RecordingItemKind { kEvent, kSample, kExitFlush, kIdentity, kLost, kEnd };
+
+struct ProcessIdentity {
+  cw_proc_key key{};
+  std::string comm;
+  std::string cgroup;  // path below the cgroup2 root, "/" for the root; "" when unknown
+};
 
 struct RecordingItem {
   RecordingItemKind kind = RecordingItemKind::kEvent;
   cw_event event{};
   ingest::KernelSample sample;
   ingest::ProcessCounters exit_flush{};
+  ProcessIdentity identity;
   uint64_t lost = 0;
   nlohmann::json end;           // kEnd: the totals the writer recorded
 };

@@ -299,12 +299,8 @@ def bpftool_json(*args):
     return json.loads(out or "[]")
 
 
-def run_tests(tests, pending_fix=()):
-    """Runs test functions in order, printing PASS/FAIL; exit status 1 on any failure.
-    `pending_fix` tests check promises with a known open bug (docs/reliability.md); they run
-    instead of `tests` with --pending-fix (registered in ctest as DISABLED until fixed)."""
-    if "--pending-fix" in sys.argv:
-        tests = pending_fix
+def run_tests(tests):
+    """Runs test functions in order, printing PASS/FAIL; exit status 1 on any failure."""
     failed = 0
     for fn in tests:
         t0 = time.monotonic()

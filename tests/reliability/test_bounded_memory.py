@@ -4,10 +4,9 @@ kernel map and in the daemon, whatever the load. A fork storm far larger than th
 capacity (1024), with most exit records lost on a 4 KiB control ring, never grows
 cowwatch_process_map_entries or cowwatch_tracked_processes beyond the capacity, host totals stay
 exact (>= forks made), and the daemon's resident memory stays bounded.
---pending-fix: after the storm's processes are gone, the daemon reclaims their entries (map
-entries and tracked processes fall back near the level before the storm). Today an entry whose
-exit record was lost stays in the kernel map forever: the map fills up and every later process
-is counted for the host only (cause="proc_map_full") (docs/reliability.md).
+After the storm's processes are gone, the daemon reclaims their entries although their exit
+records were lost (map entries fall back near the level before the storm); otherwise the map
+would fill up and every later process would be counted for the host only (proc_map_full).
 Usage: test_bounded_memory.py --daemon PATH (root; exits 77 otherwise)."""
 import os
 import sys
@@ -73,5 +72,4 @@ def test_entries_of_gone_processes_are_reclaimed():
 
 if __name__ == "__main__":
     cwrel.require_root()
-    cwrel.run_tests([test_state_stays_within_capacity],
-                    pending_fix=[test_entries_of_gone_processes_are_reclaimed])
+    cwrel.run_tests([test_state_stays_within_capacity, test_entries_of_gone_processes_are_reclaimed])

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Promise: least privilege. Once its probes are attached, the running daemon holds no
 capability at all: CapEff, CapPrm, CapInh, CapAmb and the bounding set in /proc/<pid>/status are
-all 0 (it cannot regain one, not even through exec), and it still counts and answers with none.
---pending-fix: the same for every thread of the daemon (fails until the drop covers all threads).
+all 0 (it cannot regain one, not even through exec), in every thread (capabilities are per
+thread: the metrics and control-socket threads parse untrusted input), and it still counts and
+answers with none.
 Usage: test_least_privilege.py --daemon PATH (root; exits 77 otherwise)."""
 import os
 import sys
@@ -32,6 +33,13 @@ def test_running_daemon_has_no_capabilities():
         assert caps["CapEff"] == 0, f"CapEff is {caps['CapEff']:016x}, expected 0"
         for name in ("CapPrm", "CapInh", "CapAmb", "CapBnd"):
             assert caps[name] == 0, f"{name} is {caps[name]:016x}: a capability could be regained"
+        kept = {}
+        for task in os.listdir(f"/proc/{d.pid}/task"):  # capabilities are per thread
+            c = capabilities(f"{d.pid}/task/{task}")
+            if c["CapEff"] or c["CapPrm"]:
+                with open(f"/proc/{d.pid}/task/{task}/comm") as f:
+                    kept[f"{task} ({f.read().strip()})"] = f"{c['CapEff']:016x}"
+        assert not kept, f"threads still holding capabilities: {kept}"
         assert "CapEff=0000000000000000" in d.log(), "the daemon logs its CapEff after attach"
         w.fork(FORKS)
         s = cwrel.wait_scrape(d, lambda s: cwrel.comm_forks(s, comm) >= FORKS, 30, "forks counted")
@@ -42,22 +50,6 @@ def test_running_daemon_has_no_capabilities():
         assert d.stop() == 0, "SIGTERM without capabilities still exits 0 (detach needs none)"
 
 
-def test_every_thread_has_no_capabilities():
-    """Capabilities are per thread. Pending fix: cowwatchd drops them on the main thread only,
-    after the civetweb (metrics) and control-socket threads started, so those threads - the
-    ones parsing untrusted input - keep CapEff=000001fffeffffff (docs/reliability.md)."""
-    binary = cwrel.daemon_path()
-    with cwrel.running_daemon(binary) as d:
-        kept = {}
-        for task in os.listdir(f"/proc/{d.pid}/task"):
-            caps = capabilities(f"{d.pid}/task/{task}")
-            if caps["CapEff"] or caps["CapPrm"]:
-                with open(f"/proc/{d.pid}/task/{task}/comm") as f:
-                    kept[f"{task} ({f.read().strip()})"] = f"{caps['CapEff']:016x}"
-        assert not kept, f"threads still holding capabilities: {kept}"
-
-
 if __name__ == "__main__":
     cwrel.require_root()
-    cwrel.run_tests([test_running_daemon_has_no_capabilities],
-                    pending_fix=[test_every_thread_has_no_capabilities])
+    cwrel.run_tests([test_running_daemon_has_no_capabilities])

@@ -38,8 +38,8 @@ const std::vector<Case>& cases() {
        {"--report", "top", "--by", "cgroup", "--sort", "faults"}},
       {"top_swap_adds_limit2", {"top", "--once", "--sort", "swap_adds", "-n", "2"},
        {"--report", "top", "--sort", "swap_adds", "-n", "2"}},
-      {"query_pid_redis", {"query", "--pid", "100"}, {"--report", "query", "--pid", "100"}},
-      {"query_pid_rdma", {"query", "--pid", "300"}, {"--report", "query", "--pid", "300"}},
+      {"query_pid_redis", {"query", "--pid", "5000100"}, {"--report", "query", "--pid", "5000100"}},
+      {"query_pid_rdma", {"query", "--pid", "5000300"}, {"--report", "query", "--pid", "5000300"}},
       {"query_comm_python", {"query", "--comm", "python3"}, {"--report", "query", "--comm", "python3"}},
       {"query_comm_redis", {"query", "--comm", "redis-server"},
        {"--report", "query", "--comm", "redis-server"}},
@@ -127,7 +127,7 @@ TEST_F(GoldenTest, ReplayCountsWhatTheRecordingHolds) {
   EXPECT_EQ(rec.lost, 2u);
   EXPECT_EQ(rec.header.kernel_release, "6.1.0-21-cloud-amd64");
   ASSERT_EQ(rec.session->anomalies().size(), 1u);
-  EXPECT_EQ(rec.session->anomalies()[0].tgid, 300u);
+  EXPECT_EQ(rec.session->anomalies()[0].tgid, 5000300u);
   // Host totals are the kernel's exact counters: the exited child's copies are in them.
   auto snapshot = rec.session->aggregator().metrics_snapshot();
   EXPECT_EQ(model::copies(snapshot->host), 140u + 300u + 5u + 40u + 1u);

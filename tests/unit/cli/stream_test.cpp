@@ -51,7 +51,7 @@ class StreamTest : public ::testing::Test {
 
 TEST_F(StreamTest, TracePrintsTheFilteredEventsOneLineEach) {
   testing::CliRun text, json;
-  std::thread t1([&] { text = run_cowwatch({"--socket", socket(), "trace", "--pid", "101"}); });
+  std::thread t1([&] { text = run_cowwatch({"--socket", socket(), "trace", "--pid", "5000101"}); });
   std::thread t2([&] {
     json = run_cowwatch({"--socket", socket(), "trace", "--reason", "pinned", "--json"});
   });
@@ -65,12 +65,13 @@ TEST_F(StreamTest, TracePrintsTheFilteredEventsOneLineEach) {
   EXPECT_EQ(text.code, 1);
   EXPECT_NE(text.err.find("closed the connection"), std::string::npos) << text.err;
   EXPECT_EQ(text.out,
-            "10.200000 fork   fork        pid 100 redis-server  child 101  parent pinned_vm 0 pages\n"
-            "10.300000 fault  wp_fault    pid 101 redis-rdb-bgsav  copy shared  addr 0x7f0000001000 "
-            "ref 2 map 2  write [anon]\n"
-            "11.500000 exit   exit        pid 101 redis-rdb-bgsav  exit_code 0\n");
+            "10.200000 fork   fork        pid 5000100 redis-server  child 5000101  parent pinned_vm "
+            "0 pages\n"
+            "10.300000 fault  wp_fault    pid 5000101 redis-rdb-bgsav  copy shared  addr "
+            "0x7f0000001000 ref 2 map 2  write [anon]\n"
+            "11.500000 exit   exit        pid 5000101 redis-rdb-bgsav  exit_code 0\n");
   auto line = nlohmann::json::parse(json.out);
-  EXPECT_EQ(line["tgid"], 300);
+  EXPECT_EQ(line["tgid"], 5000300);
   EXPECT_EQ(line["reason"], "pinned");
   EXPECT_EQ(line["anomaly"], 1);
   EXPECT_EQ(line["page_flags"], CW_PF_ANON | CW_PF_MAYBE_PINNED | CW_PF_MM_HAS_PINNED);
@@ -98,7 +99,7 @@ TEST_F(StreamTest, RecordingOverTheSocketReplaysToTheSameReports) {
   EXPECT_EQ(replayed.header.raw["source"], "daemon");
   for (std::vector<std::string> report :
        {std::vector<std::string>{"--report", "top"}, {"--report", "top", "--by", "comm"},
-        {"--report", "query", "--pid", "100", "--json"}, {"--report", "probes", "--json"}}) {
+        {"--report", "query", "--pid", "5000100", "--json"}, {"--report", "probes", "--json"}}) {
     std::vector<std::string> a = {"replay", original_}, b = {"replay", copy};
     a.insert(a.end(), report.begin(), report.end());
     b.insert(b.end(), report.begin(), report.end());

@@ -1,7 +1,9 @@
 // A small recording built from synthetic cw_event records and counter samples, with known
-// content: redis-server (pid 100) forks a child (101) that copies shared pages and exits, a
-// python worker (200) copies zero-page and extra_ref pages and has pages swapped, and rdma-app
-// (300) copies a maybe-DMA-pinned page (an anomaly). Three samples, one second apart.
+// content: redis-server (pid 5000100) forks a child (5000101) that copies shared pages and
+// exits, a python worker (5000200) copies zero-page and extra_ref pages and has pages swapped,
+// and rdma-app (5000300) copies a maybe-DMA-pinned page (an anomaly). Three samples, one second
+// apart. The pids are above PID_MAX_LIMIT, so no process on the test host can be mistaken for
+// them (the recorder reads /proc).
 #pragma once
 
 #include <cstring>
@@ -76,10 +78,10 @@ struct Proc {
   uint32_t tgid;
   uint64_t start_ns;
 };
-inline constexpr Proc kRedis{100, 1'000'000'000};
-inline constexpr Proc kChild{101, 10'200'000'000};
-inline constexpr Proc kPython{200, 2'000'000'000};
-inline constexpr Proc kRdma{300, 3'000'000'000};
+inline constexpr Proc kRedis{5000100, 1'000'000'000};
+inline constexpr Proc kChild{5000101, 10'200'000'000};
+inline constexpr Proc kPython{5000200, 2'000'000'000};
+inline constexpr Proc kRdma{5000300, 3'000'000'000};
 inline constexpr uint64_t kSecond = 1'000'000'000;
 
 inline ingest::ProcessCounters counters(Proc p, std::initializer_list<std::pair<int, uint64_t>> v) {
@@ -145,7 +147,7 @@ inline bool write_synthetic_recording(const std::string& path, std::string* erro
 
   cw_event swap = make_event(CW_EV_SWAP_ADD, CW_HOOK_SWAP_ADD, kPython.tgid, kPython.start_ns,
                              11 * kSecond + 100'000'000, "kswapd0");
-  swap.actor_tgid = 90;
+  swap.actor_tgid = 5000090;
   w.write_event(swap);
   cw_event exit = make_event(CW_EV_EXIT, CW_HOOK_EXIT, kChild.tgid, kChild.start_ns,
                              11 * kSecond + 500'000'000, "redis-rdb-bgsave");
