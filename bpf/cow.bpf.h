@@ -119,7 +119,7 @@ static __always_inline void cw_wp_exit(const struct vm_fault *vmf)
 	char owner_comm[CW_COMM_LEN] = {};
 	unsigned long orig_pte, new_pte = 0, vm_flags;
 	pte_t *ptep;
-	bool unshare, remote, have_comm, copied, pfn_changed, anomaly, have_stash = false;
+	bool unshare, remote, have_comm, copied, pfn_changed, exact, anomaly, have_stash = false;
 	__u8 copy_seen = 0, reuse_seen = 0;
 	__u32 flags;
 	__u8 decision, reason = CW_REASON_COUNT, ff = 0;
@@ -149,7 +149,10 @@ static __always_inline void cw_wp_exit(const struct vm_fault *vmf)
 	vm_flags = BPF_CORE_READ(vmf, vma, vm_flags);
 
 	pfn_changed = ptep && (new_pte & 1) && cw_pte_pfn(new_pte) != cw_pte_pfn(orig_pte);
-	copied = (cw_cfg.copy_exact && have_stash) ? copy_seen : pfn_changed;
+	/* wp_page_copy (6.1) returns VM_FAULT_WRITE only for a completed write copy; an unshare copy
+	 * and a raced no-op both return 0, so unshare faults are always judged by the pfn compare. */
+	exact = cw_cfg.copy_exact && have_stash && !unshare;
+	copied = exact ? copy_seen : pfn_changed;
 
 	if (vm_flags & (CW_VM_SHARED | CW_VM_MAYSHARE))
 		decision = CW_DECISION_SHARED_MAPPING;
@@ -168,7 +171,7 @@ static __always_inline void cw_wp_exit(const struct vm_fault *vmf)
 	host = cw_host_counters();
 	proc = cw_proc_counters(&key);
 
-	if (cw_cfg.copy_exact && have_stash && copied != pfn_changed && host)
+	if (exact && copied != pfn_changed && host)
 		host->c[CW_C_SELFCHECK_COPY_MISMATCH] += 1;
 	if (proc && !remote)
 		proc->cgroup_id = bpf_get_current_cgroup_id();
@@ -254,14 +257,14 @@ int BPF_KRETPROBE(cw_kretprobe_do_wp_page)
 	return 0;
 }
 
-/* vm_fault_t wp_page_copy(struct vm_fault *vmf) (6.1; inlined since 6.12): exact copy marker. */
-#define CW_VM_FAULT_ERROR_MASK 0x0873UL /* OOM|SIGBUS|HWPOISON|HWPOISON_LARGE|SIGSEGV|FALLBACK */
-
+/* vm_fault_t wp_page_copy(struct vm_fault *vmf) (6.1; inlined since 6.12): exact copy marker for
+ * write faults: `(page_copied && !unshare) ? VM_FAULT_WRITE : 0` (6.1 mm/memory.c). */
 static __always_inline void cw_mark_copy(long ret)
 {
 	struct cw_wp_stash *s = cw_stash(false);
 
-	if (s && s->vmf && !(ret & CW_VM_FAULT_ERROR_MASK))
+	if (s && s->vmf && bpf_core_enum_value_exists(enum vm_fault_reason, VM_FAULT_WRITE) &&
+	    (ret & bpf_core_enum_value(enum vm_fault_reason, VM_FAULT_WRITE)))
 		s->copy_seen = 1;
 }
 

@@ -115,6 +115,11 @@ struct vm_fault {
 	pte_t *pte;
 };
 
+/* 6.1 only (removed in 6.2): what wp_page_copy returns for a completed write copy. */
+enum vm_fault_reason {
+	VM_FAULT_WRITE = 8,
+};
+
 /* Local values are placeholders: read with bpf_core_enum_value(). */
 enum pageflags {
 	PG_locked = 0,

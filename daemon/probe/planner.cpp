@@ -137,7 +137,9 @@ Realization make_plan(KernelProbe& k, const PlannerOptions& options) {
       if (!wp_exact) {
         l.reject(Strategy::kFentry, "wp_page_copy", needs_wp);
       } else if (try_tracing(k, l, "wp_page_copy", false, true, {"cw_fexit_wp_page_copy"})) {
-        l.choose(Strategy::kFentry, "wp_page_copy", true, "exact");
+        l.choose(Strategy::kFentry, "wp_page_copy", true,
+                 "exact for write faults (VM_FAULT_WRITE); unshare copies by the pfn compare, which "
+                 "wp_page_copy's return value cannot tell from a raced no-op");
         add(Kind::kTracing, "cw_fexit_wp_page_copy", "wp_page_copy", CW_HOOK_COW_COPY);
         out.copy_exact = true;
       } else if (auto sym = try_kprobe(k, l, "wp_page_copy", false, true, {"cw_kretprobe_wp_page_copy"});

@@ -14,10 +14,3 @@
     }                                                                                \
   } while (0)
 
-// Known open findings (docs/reliability.md "Open findings") are tolerated by default, so a smoke
-// run keeps searching for new ones instead of stopping at the same crash every time. With
-// COWWATCH_FUZZ_STRICT=1 they are crashes again (the DISABLED fuzz_open_crashes_* tests use it).
-inline bool fuzz_strict() {
-  static const bool strict = std::getenv("COWWATCH_FUZZ_STRICT") != nullptr;
-  return strict;
-}
