@@ -104,6 +104,8 @@ ROWS = [
     Row("cow_child", comm(WP, comm="wl_cow_child", kind="write"), N, hi=12),
     Row("cow_child", comm(COPIES, comm="wl_cow_child", reason="shared"), N, hi=12),
     Row("cow_child", comm(FORKS, comm="wl_cow_parent", pins="none"), 1),
+    Row("cow_child", comm("cowwatch_comm_fork_copied_bytes_total", comm="wl_cow_parent"), N * PAGE, hi=16 * PAGE,
+        note="fork cost: the child's shared copies while it lived (BGSAVE question), + stack/libc noise"),
     Row("cow_child", 'metric:cowwatch_cgroup_cow_copies_total{cgroup="wl_cow_child",reason="shared"}', N, hi=16,
         note="runner + child in cgroup wl_cow_child (CWWL_CGROUP_ROOT): both processes' noise"),
 
