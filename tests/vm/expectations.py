@@ -51,6 +51,7 @@ HOOK_OF_METRIC = {
     "cowwatch_comm_wp_faults_total": "wp_fault",
     "cowwatch_comm_cow_copies_total": "cow_copy",
     "cowwatch_comm_cow_copied_bytes_total": "cow_copy",
+    "cowwatch_comm_fork_copied_bytes_total": "cow_copy",
     "cowwatch_comm_cow_reuses_total": "cow_reuse",
     "cowwatch_comm_gup_unshares_total": "gup_unshare",
     "cowwatch_comm_swap_adds_total": "swap_add",
