@@ -7,6 +7,7 @@
 #include <iostream>
 #include <memory>
 
+#include "app/config_mapping.h"
 #include "app/event_loop.h"
 #include "app/log.h"
 #include "app/plan_text.h"
@@ -20,26 +21,7 @@
 namespace cowwatch::app {
 namespace {
 
-loader::KernelOptions kernel_options(const config::Config& c) {
-  loader::KernelOptions k;
-  k.event_mode = static_cast<uint32_t>(c.bpf.events);
-  k.sample_every = c.bpf.sample_every;
-  k.ring_bytes = static_cast<uint32_t>(c.bpf.ring_buffer_size);
-  k.ctl_ring_bytes = static_cast<uint32_t>(c.bpf.control_ring_size);
-  k.max_processes = c.limits.max_tracked_processes;
-  k.disabled_hooks = c.probes.disabled;
-  return k;
-}
 
-Level log_level_of(config::LogLevel l) {
-  switch (l) {
-    case config::LogLevel::kDebug: return Level::kDebug;
-    case config::LogLevel::kInfo: return Level::kInfo;
-    case config::LogLevel::kWarning: return Level::kWarning;
-    case config::LogLevel::kError: return Level::kError;
-  }
-  return Level::kInfo;
-}
 
 // The file to read: --config, else /etc/cowwatch/cowwatch.yaml when it exists, else the default.
 std::optional<std::string> config_file(const Options& options) {
@@ -96,7 +78,7 @@ int run_daemon(const Options& options) {
     return kExitUsage;
   }
   config::Config config = loaded.value();
-  set_log_level(options.verbose ? Level::kDebug : log_level_of(config.daemon.log_level));
+  set_log_level(options.verbose ? Level::kDebug : to_level(config.daemon.log_level));
   if (options.probes) return print_probes(options, config);
 
   extern int serve(const Options& options, const config::Config& config,

@@ -18,6 +18,7 @@
 #include "alerts/clock.h"
 #include "app/alert_feed.h"
 #include "app/daemon.h"
+#include "app/config_mapping.h"
 #include "app/event_loop.h"
 #include "app/log.h"
 #include "app/model_backend.h"
@@ -38,16 +39,6 @@ namespace {
 
 using std::chrono::nanoseconds;
 
-loader::KernelOptions kernel_options(const config::Config& c) {
-  loader::KernelOptions k;
-  k.event_mode = static_cast<uint32_t>(c.bpf.events);
-  k.sample_every = c.bpf.sample_every;
-  k.ring_bytes = static_cast<uint32_t>(c.bpf.ring_buffer_size);
-  k.ctl_ring_bytes = static_cast<uint32_t>(c.bpf.control_ring_size);
-  k.max_processes = c.limits.max_tracked_processes;
-  k.disabled_hooks = c.probes.disabled;
-  return k;
-}
 
 model::AggregatorOptions aggregator_options(const config::Config& c) {
   model::AggregatorOptions o;
@@ -58,15 +49,6 @@ model::AggregatorOptions aggregator_options(const config::Config& c) {
   return o;
 }
 
-Level to_level(config::LogLevel l) {
-  switch (l) {
-    case config::LogLevel::kDebug: return Level::kDebug;
-    case config::LogLevel::kInfo: return Level::kInfo;
-    case config::LogLevel::kWarning: return Level::kWarning;
-    case config::LogLevel::kError: return Level::kError;
-  }
-  return Level::kInfo;
-}
 
 double unix_now() { return static_cast<double>(std::time(nullptr)); }
 
