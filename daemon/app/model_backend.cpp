@@ -106,11 +106,6 @@ void ModelBackend::dispatch_exit_flush(const cw_proc_key& key, const cw_counters
   for (auto* l : listeners_) l->on_exit_flush(key, final_counters);
 }
 
-bool ModelBackend::has_listeners() const {
-  std::lock_guard<std::mutex> lock(listeners_mutex_);
-  return !listeners_.empty();
-}
-
 nlohmann::json ModelBackend::status() {
   nlohmann::json j;
   j["version"] = COWWATCH_VERSION;
@@ -144,40 +139,29 @@ nlohmann::json ModelBackend::top(const control::TopParams& params) {
 }
 
 nlohmann::json ModelBackend::query(const control::QueryParams& params) {
+  // The scope's JSON view, and the alert label that names the same scope.
   nlohmann::json j;
-  std::string pid_label, comm_label, cgroup_label;
+  std::string label, value;
   switch (params.scope) {
-    case control::QueryScope::kPid: {
-      auto d = aggregator_->query_pid(params.pid);
-      if (!d) return nullptr;
-      j = model::to_json(*d);
-      pid_label = std::to_string(params.pid);
+    case control::QueryScope::kPid:
+      if (auto d = aggregator_->query_pid(params.pid)) j = model::to_json(*d);
+      label = "pid", value = std::to_string(params.pid);
       break;
-    }
-    case control::QueryScope::kComm: {
-      auto d = aggregator_->query_comm(params.name);
-      if (!d) return nullptr;
-      j = model::to_json(*d);
-      comm_label = params.name;
+    case control::QueryScope::kComm:
+      if (auto d = aggregator_->query_comm(params.name)) j = model::to_json(*d);
+      label = "comm", value = params.name;
       break;
-    }
-    case control::QueryScope::kCgroup: {
-      auto d = aggregator_->query_cgroup(params.name);
-      if (!d) return nullptr;
-      j = model::to_json(*d);
-      cgroup_label = params.name;
+    case control::QueryScope::kCgroup:
+      if (auto d = aggregator_->query_cgroup(params.name)) j = model::to_json(*d);
+      label = "cgroup", value = params.name;
       break;
-    }
   }
+  if (j.is_null()) return nullptr;
   nlohmann::json related = nlohmann::json::array();
   std::lock_guard<std::mutex> lock(mutex_);
   for (const auto& a : active_) {
-    auto has = [&](const char* key, const std::string& want) {
-      auto it = a.labels.find(key);
-      return !want.empty() && it != a.labels.end() && it->second == want;
-    };
-    if (has("pid", pid_label) || has("comm", comm_label) || has("cgroup", cgroup_label))
-      related.push_back(alert_to_json(a));
+    auto it = a.labels.find(label);
+    if (it != a.labels.end() && it->second == value) related.push_back(alert_to_json(a));
   }
   j["alerts"] = related;
   return j;

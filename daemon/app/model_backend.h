@@ -28,7 +28,6 @@ class ModelBackend final : public control::QueryBackend {
   void dispatch_event(const cw_event& event);
   void dispatch_sample(const ingest::KernelSample& sample);
   void dispatch_exit_flush(const cw_proc_key& key, const cw_counters& final_counters);
-  bool has_listeners() const;
 
   nlohmann::json status() override;
   probe::ProbePlan plan() override;

@@ -8,7 +8,6 @@
 namespace cowwatch::app {
 
 void notify_ready(const std::string& status) { sd_notifyf(0, "READY=1\nSTATUS=%s", status.c_str()); }
-void notify_status(const std::string& status) { sd_notifyf(0, "STATUS=%s", status.c_str()); }
 void notify_reloading() { sd_notify(0, "RELOADING=1"); }
 void notify_stopping() { sd_notify(0, "STOPPING=1"); }
 void notify_watchdog() { sd_notify(0, "WATCHDOG=1"); }

@@ -8,7 +8,6 @@ namespace cowwatch::app {
 
 // sd_notify() wrappers; no-ops outside systemd.
 void notify_ready(const std::string& status);
-void notify_status(const std::string& status);
 void notify_reloading();
 void notify_stopping();
 void notify_watchdog();
