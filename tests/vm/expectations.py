@@ -187,7 +187,7 @@ ROWS = [
     Row("softdirty", "metric:cowwatch_selfcheck_derived_copy_mismatch_total", 0, hi=50, kernels=r"^6\.1\.",
         vm_only=True, note="pfn compare vs fexit wp_page_copy (VM_FAULT_WRITE) over all write faults of the run"),
 
-    # --- 4c. unshare storm: the VM config (vm-cowwatch.yaml) adds rule unshare_storm_fast
+    # --- 4c. unshare storm: the VM config (shipped rules + vm-extra-rules.yaml) adds unshare_storm_fast
     # (cgroup scope, >= 100 unshares/s over 5 s); the storm runs 4 s at several hundred per second.
     Row("unshare_loop", "wl:rounds", 8, lo=7, hi=10000, vm_only=True, note="at least one round per 0.5 s"),
     Row("unshare_loop", 'metric:cowwatch_alerts_total{rule="unshare_storm_fast"}', 1, hi=10, vm_only=True,

@@ -13,6 +13,7 @@ cached, or not root on the host) — except with CI=true, where a skip is a fail
 import argparse
 import os
 import sys
+import tempfile
 
 sys.dont_write_bytecode = True  # keep the source tree clean (ctest runs this from the clone)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -117,8 +118,21 @@ def _save(directory, console, sections):
     log("console and sections saved in %s" % directory)
 
 
-# The daemon's configuration in the VM: the shipped default plus rules the table asserts.
-VM_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "vm-cowwatch.yaml")
+# The daemon's configuration in the VM: the shipped rules (config/cowwatch.yaml; alerts.rules
+# replaces the whole list, so they are taken from there) plus the rules the table asserts.
+HERE = os.path.dirname(os.path.abspath(__file__))
+VM_EXTRA_RULES = os.path.join(HERE, "vm-extra-rules.yaml")
+SHIPPED_CONFIG = os.path.join(HERE, "..", "..", "config", "cowwatch.yaml")
+
+
+def write_vm_config(path):
+    with open(SHIPPED_CONFIG) as f:
+        shipped = f.read()
+    with open(VM_EXTRA_RULES) as f:
+        extra = f.read()
+    with open(path, "w") as f:
+        f.write("alerts:\n" + shipped[shipped.index("\n  rules:") + 1:].rstrip("\n") + "\n" + extra)
+    return path
 
 
 def cmd_test(args):
@@ -149,7 +163,8 @@ def cmd_test(args):
         except kernels.RegistryError as e:
             return skip("Debian registry unreachable and no cached %s kernel: %s" % (args.kernel, e))
         spec = initramfs.Spec(bins=[args.cwwl] + ([args.daemon] if with_daemon else []),
-                              files=[(VM_CONFIG, "/etc/cowwatch/cowwatch.yaml")] if with_daemon else [],
+                              files=[(write_vm_config(os.path.join(tempfile.mkdtemp(prefix="cowvm-"), "cowwatch.yaml")),
+                                      "/etc/cowwatch/cowwatch.yaml")] if with_daemon else [],
                               script=suite.vm_script(workloads, expectations.N, with_daemon, args.probes),
                               script_is_init_body=True)
         result = qemu.boot_with_fallback(kernel, spec, timeout=args.timeout, log=log,
