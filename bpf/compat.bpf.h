@@ -44,11 +44,38 @@ struct mm_struct___flagsarr { mm_flags_t flags; } __attribute__((preserve_access
 #define CW_PTE_SPECIAL (1UL << 9)
 #define CW_PTE_PFN_MASK 0x000ffffffffff000UL
 
-static __always_inline unsigned long cw_page_flags(const struct page *page)
+/*
+ * A chain of field reads from a pointer, e.g. CW_READ(btf, vmf, vma, vm_mm) is vmf->vma->vm_mm.
+ * btf (a compile-time constant): the pointer is BTF-typed (fentry/fexit arguments,
+ * bpf_get_current_task_btf()), so each hop is a plain load the verifier checks against the
+ * kernel's BTF and the JIT guards with an exception-table entry; otherwise (kprobe arguments,
+ * pointers read from memory) each hop is a bpf_probe_read_kernel() call, several times dearer.
+ */
+#define ___cw_nth(_1, _2, _3, N, ...) N
+#define ___cw_cat(a, b) a##b
+#define ___cw_pick(n) ___cw_cat(___cw_direct, n)
+#define ___cw_direct1(s, a) ((s)->a)
+#define ___cw_direct2(s, a, b) ((s)->a->b)
+#define ___cw_direct3(s, a, b, c) ((s)->a->b->c)
+#define CW_READ(btf, src, ...) \
+	((btf) ? ___cw_pick(___cw_nth(__VA_ARGS__, 3, 2, 1))(src, __VA_ARGS__) : BPF_CORE_READ(src, __VA_ARGS__))
+
+/*
+ * struct page (or a folio's head page) read once into a buffer: every field the COW decision
+ * needs from a small folio sits in its first 64 bytes (flags, compound_head/info, mapping,
+ * _mapcount, _refcount on 6.1-7.2), so one bpf_probe_read_kernel replaces one per field. Fields
+ * are taken out of the copy with CO-RE offsets; an offset past the copy fails verification, so a
+ * kernel that moved them would veto the program rather than read garbage.
+ */
+struct cw_page_copy {
+	__u64 w[8];
+};
+
+static __always_inline unsigned long cw_copy_flags(const struct cw_page_copy *c)
 {
 	if (bpf_core_field_exists(((struct page___memdesc *)0)->flags))
-		return BPF_CORE_READ((struct page___memdesc *)page, flags.f);
-	return BPF_CORE_READ(page, flags);
+		return ((const struct page___memdesc *)c)->flags.f;
+	return ((const struct page *)c)->flags;
 }
 
 static __always_inline unsigned long cw_folio_flags(const struct folio *folio)
@@ -59,19 +86,20 @@ static __always_inline unsigned long cw_folio_flags(const struct folio *folio)
 }
 
 /*
- * The folio a page belongs to. Tail pages have bit 0 set in compound_head (6.1-6.18) or
- * compound_info (7.2). 7.2 with HUGETLB_PAGE_OPTIMIZE_VMEMMAP stores a mask (~(size-1) | 1): head =
- * page & info. A mask has all top bits set, a struct page pointer never does (the vmemmap area sits
- * far below 0xffffffff00000000), which tells the two encodings apart without a Kconfig extern.
+ * The folio a page belongs to, from the page's copy. Tail pages have bit 0 set in compound_head
+ * (6.1-6.18) or compound_info (7.2). 7.2 with HUGETLB_PAGE_OPTIMIZE_VMEMMAP stores a mask
+ * (~(size-1) | 1): head = page & info. A mask has all top bits set, a struct page pointer never
+ * does (the vmemmap area sits far below 0xffffffff00000000), which tells the two encodings apart
+ * without a Kconfig extern.
  */
-static __always_inline const struct folio *cw_page_folio(const struct page *page)
+static __always_inline const struct folio *cw_copy_folio(const struct page *page, const struct cw_page_copy *c)
 {
 	unsigned long info;
 
 	if (bpf_core_field_exists(((struct page___info *)0)->compound_info))
-		info = BPF_CORE_READ((struct page___info *)page, compound_info);
+		info = ((const struct page___info *)c)->compound_info;
 	else
-		info = BPF_CORE_READ(page, compound_head);
+		info = ((const struct page *)c)->compound_head;
 	if (!(info & 1))
 		return (const struct folio *)page;
 	if (info >= 0xffffffff00000000UL)

@@ -20,6 +20,7 @@ struct cw_wp_stash {
 	struct cw_page_state st;
 	__u8 copy_seen;		/* wp_page_copy succeeded inside this fault (copy_exact) */
 	__u8 reuse_seen;	/* wp_page_reuse ran inside this fault (reuse_exact) */
+	__u8 in_hash;		/* lives in cw_wp_stash_hash (removed when the fault ends) */
 };
 
 struct {
@@ -40,7 +41,7 @@ struct {
 	__type(value, struct cw_wp_stash);
 } cw_wp_stash_hash SEC(".maps");
 
-static const struct cw_wp_stash cw_empty_stash;
+static const struct cw_wp_stash cw_hash_stash = {.in_hash = 1};
 
 static __always_inline struct cw_wp_stash *cw_stash(bool create)
 {
@@ -54,7 +55,7 @@ static __always_inline struct cw_wp_stash *cw_stash(bool create)
 	s = bpf_map_lookup_elem(&cw_wp_stash_hash, &tid);
 	if (s || !create)
 		return s;
-	bpf_map_update_elem(&cw_wp_stash_hash, &tid, &cw_empty_stash, BPF_NOEXIST);
+	bpf_map_update_elem(&cw_wp_stash_hash, &tid, &cw_hash_stash, BPF_NOEXIST);
 	return bpf_map_lookup_elem(&cw_wp_stash_hash, &tid);
 }
 
@@ -64,12 +65,15 @@ static __always_inline void cw_stash_done(struct cw_wp_stash *s)
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 
 	s->vmf = 0;
-	if (!bpf_task_storage_get(&cw_wp_stash_map, bpf_get_current_task_btf(), 0, 0))
+	if (s->in_hash)
 		bpf_map_delete_elem(&cw_wp_stash_hash, &tid);
 }
 
-/* int do_wp_page(struct vm_fault *vmf) — entry */
-static __always_inline void cw_wp_entry(const struct vm_fault *vmf)
+/*
+ * int do_wp_page(struct vm_fault *vmf) — entry. btf: vmf is a BTF-typed argument (fentry), read
+ * with plain loads; otherwise (kprobe) with probe reads (CW_READ).
+ */
+static __always_inline void cw_wp_entry(const struct vm_fault *vmf, bool btf)
 {
 	struct cw_wp_stash *s = cw_stash(true);
 	unsigned long orig_pte;
@@ -80,20 +84,20 @@ static __always_inline void cw_wp_entry(const struct vm_fault *vmf)
 	s->copy_seen = 0;
 	s->reuse_seen = 0;
 	s->vmf = (__u64)vmf;
-	orig_pte = BPF_CORE_READ(vmf, orig_pte.pte);
+	orig_pte = CW_READ(btf, vmf, orig_pte.pte);
 	cw_read_page_state(orig_pte, &s->st);
 }
 
 /* The owner of the faulting mm: current, or (remote fault) mm->owner. */
-static __always_inline bool cw_fault_owner(const struct vm_fault *vmf, struct cw_proc_key *key,
+static __always_inline bool cw_fault_owner(const struct vm_fault *vmf, bool btf, struct cw_proc_key *key,
 					   char *comm, bool *have_comm)
 {
-	struct task_struct *cur = (struct task_struct *)bpf_get_current_task_btf();
-	struct mm_struct *mm = BPF_CORE_READ(vmf, vma, vm_mm);
-	struct task_struct *owner;
+	const struct task_struct *cur = (const struct task_struct *)bpf_get_current_task_btf();
+	const struct mm_struct *mm = CW_READ(btf, vmf, vma, vm_mm);
+	const struct task_struct *owner;
 
-	if (BPF_CORE_READ(cur, mm) == mm) {
-		cw_task_key(cur, key);
+	if (cur->mm == mm) {
+		cw_current_key(key);
 		*have_comm = true;
 		return false;
 	}
@@ -102,14 +106,14 @@ static __always_inline bool cw_fault_owner(const struct vm_fault *vmf, struct cw
 		cw_task_key(owner, key);
 		BPF_CORE_READ_STR_INTO((char(*)[CW_COMM_LEN])comm, owner, comm);
 	} else {
-		cw_task_key(cur, key);
+		cw_current_key(key);
 	}
 	*have_comm = false;
 	return true;
 }
 
-/* do_wp_page exit: decide, count, maybe emit. */
-static __always_inline void cw_wp_exit(const struct vm_fault *vmf)
+/* do_wp_page exit: decide, count, maybe emit. btf: as for cw_wp_entry (vmf is 0 on kretprobes). */
+static __always_inline void cw_wp_exit(const struct vm_fault *vmf, bool btf)
 {
 	struct cw_wp_stash *s = cw_stash(false);
 	struct cw_page_state st = {};
@@ -124,7 +128,7 @@ static __always_inline void cw_wp_exit(const struct vm_fault *vmf)
 	__u32 flags;
 	__u8 decision, reason = CW_REASON_COUNT, ff = 0;
 
-	if (!vmf && s)
+	if (!btf && !vmf && s) /* kretprobe: the fault in flight, from the stash */
 		vmf = (const struct vm_fault *)s->vmf;
 	if (!vmf)
 		return;
@@ -138,15 +142,15 @@ static __always_inline void cw_wp_exit(const struct vm_fault *vmf)
 		cw_drop(CW_DROP_STASH_MISS);
 	}
 
-	flags = BPF_CORE_READ(vmf, flags);
+	flags = CW_READ(btf, vmf, flags);
 	unshare = bpf_core_enum_value_exists(enum fault_flag, FAULT_FLAG_UNSHARE) &&
 		  (flags & bpf_core_enum_value(enum fault_flag, FAULT_FLAG_UNSHARE));
 	ff = unshare ? CW_FF_UNSHARE : CW_FF_WRITE;
-	orig_pte = BPF_CORE_READ(vmf, orig_pte.pte);
-	ptep = BPF_CORE_READ(vmf, pte);
+	orig_pte = CW_READ(btf, vmf, orig_pte.pte);
+	ptep = CW_READ(btf, vmf, pte);
 	if (ptep)
-		bpf_probe_read_kernel(&new_pte, sizeof(new_pte), ptep);
-	vm_flags = BPF_CORE_READ(vmf, vma, vm_flags);
+		new_pte = CW_READ(btf, ptep, pte);
+	vm_flags = CW_READ(btf, vmf, vma, vm_flags);
 
 	pfn_changed = ptep && (new_pte & 1) && cw_pte_pfn(new_pte) != cw_pte_pfn(orig_pte);
 	/* wp_page_copy (6.1) returns VM_FAULT_WRITE only for a completed write copy; an unshare copy
@@ -165,7 +169,7 @@ static __always_inline void cw_wp_exit(const struct vm_fault *vmf)
 	else
 		decision = CW_DECISION_INCOMPLETE;
 
-	remote = cw_fault_owner(vmf, &key, owner_comm, &have_comm);
+	remote = cw_fault_owner(vmf, btf, &key, owner_comm, &have_comm);
 	if (remote)
 		ff |= CW_FF_REMOTE;
 	host = cw_host_counters();
@@ -211,7 +215,7 @@ static __always_inline void cw_wp_exit(const struct vm_fault *vmf)
 	e->pid = (__u32)bpf_get_current_pid_tgid();
 	e->actor_tgid = bpf_get_current_pid_tgid() >> 32;
 	e->cgroup_id = remote ? 0 : bpf_get_current_cgroup_id();
-	e->address = BPF_CORE_READ(vmf, address) & ~4095UL;
+	e->address = CW_READ(btf, vmf, address) & ~4095UL;
 	e->decision = decision;
 	e->reason = reason;
 	e->fault_flags = ff;
@@ -231,14 +235,14 @@ static __always_inline void cw_wp_exit(const struct vm_fault *vmf)
 SEC("?fentry/do_wp_page")
 int BPF_PROG(cw_fentry_do_wp_page, struct vm_fault *vmf)
 {
-	cw_wp_entry(vmf);
+	cw_wp_entry(vmf, true);
 	return 0;
 }
 
 SEC("?fexit/do_wp_page")
 int BPF_PROG(cw_fexit_do_wp_page, struct vm_fault *vmf)
 {
-	cw_wp_exit(vmf);
+	cw_wp_exit(vmf, true);
 	return 0;
 }
 
@@ -246,14 +250,14 @@ int BPF_PROG(cw_fexit_do_wp_page, struct vm_fault *vmf)
 SEC("?kprobe")
 int BPF_KPROBE(cw_kprobe_do_wp_page, struct vm_fault *vmf)
 {
-	cw_wp_entry(vmf);
+	cw_wp_entry(vmf, false);
 	return 0;
 }
 
 SEC("?kretprobe")
 int BPF_KRETPROBE(cw_kretprobe_do_wp_page)
 {
-	cw_wp_exit(0);
+	cw_wp_exit(0, false);
 	return 0;
 }
 

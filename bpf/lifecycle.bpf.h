@@ -191,13 +191,11 @@ int BPF_PROG(cw_sched_process_exit, struct task_struct *p)
 SEC("?raw_tp/page_fault_user")
 int BPF_PROG(cw_page_fault_user, unsigned long address, struct pt_regs *regs, unsigned long error_code)
 {
-	struct task_struct *cur;
 	struct cw_proc_key key;
 
 	if ((error_code & CW_PF_ERR_PWU) != CW_PF_ERR_PWU)
 		return 0;
-	cur = (struct task_struct *)bpf_get_current_task_btf();
-	cw_task_key(cur, &key);
+	cw_current_key(&key);
 	cw_count(cw_host_counters(), cw_proc_counters(&key), CW_C_WP_APPROX);
 	return 0;
 }

@@ -95,12 +95,22 @@ static __always_inline void cw_count(struct cw_counters *host, struct cw_counter
 		__sync_fetch_and_add(&proc->c[idx], 1);
 }
 
-/* Identity of a task's thread group. */
+/* Identity of a task's thread group (task: a pointer read from memory; probe reads). */
 static __always_inline void cw_task_key(const struct task_struct *task, struct cw_proc_key *key)
 {
 	key->tgid = BPF_CORE_READ(task, tgid);
 	key->pad = 0;
 	key->start_ns = BPF_CORE_READ(task, group_leader, start_time);
+}
+
+/* Identity of the current thread group: BTF-typed loads, no helper calls (any program type). */
+static __always_inline void cw_current_key(struct cw_proc_key *key)
+{
+	const struct task_struct *cur = (const struct task_struct *)bpf_get_current_task_btf();
+
+	key->tgid = cur->tgid;
+	key->pad = 0;
+	key->start_ns = cur->group_leader->start_time;
 }
 
 /* Should an ordinary (non-anomaly) event go to the detail ring? */

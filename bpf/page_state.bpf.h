@@ -22,12 +22,19 @@ static __always_inline unsigned long cw_pte_pfn(unsigned long pte)
 	return (pte & CW_PTE_PFN_MASK) >> 12;
 }
 
+/* vmemmap_base, read once per load: a global load per fault instead of a helper call. */
+__u64 cw_vmemmap_cache = 0;
+
 static __always_inline const struct page *cw_pfn_to_page(unsigned long pfn)
 {
-	unsigned long base = CW_VMEMMAP_DEFAULT;
+	unsigned long base = cw_vmemmap_cache;
 
-	if (&vmemmap_base)
-		bpf_probe_read_kernel(&base, sizeof(base), &vmemmap_base);
+	if (!base) {
+		base = CW_VMEMMAP_DEFAULT;
+		if (&vmemmap_base)
+			bpf_probe_read_kernel(&base, sizeof(base), &vmemmap_base);
+		cw_vmemmap_cache = base; /* racing writers store the same value */
+	}
 	return (const struct page *)(base + pfn * bpf_core_type_size(struct page));
 }
 
@@ -42,9 +49,16 @@ static __always_inline __u8 cw_log2(unsigned int n)
 	return order;
 }
 
-/* Reads the state of the page mapped by orig_pte; mirrors the checks of do_wp_page (6.1-7.2). */
+/*
+ * Reads the state of the page mapped by orig_pte; mirrors the checks of do_wp_page (6.1-7.2).
+ * A small folio costs one read (cw_page_copy); a tail page one more for its head, and a large
+ * folio's own fields (in its second page) one each.
+ */
 static __always_inline void cw_read_page_state(unsigned long orig_pte, struct cw_page_state *st)
 {
+	/* zeroed up front: 6.12's verifier hit "BUG backtracking" when fc's slots first appeared late */
+	struct cw_page_copy pc = {}, fc = {};
+	const struct cw_page_copy *f = &pc; /* the folio's head page: pc itself for a small folio */
 	const struct page *page;
 	const struct folio *folio;
 	unsigned long pflags, fflags, mapping;
@@ -55,13 +69,20 @@ static __always_inline void cw_read_page_state(unsigned long orig_pte, struct cw
 		return;
 	}
 	page = cw_pfn_to_page(cw_pte_pfn(orig_pte));
-	folio = cw_page_folio(page);
-	pflags = cw_page_flags(page);
-	fflags = cw_folio_flags(folio);
-	mapping = (unsigned long)BPF_CORE_READ(folio, mapping);
+	if (bpf_probe_read_kernel(&pc, sizeof(pc), page))
+		return;
+	folio = cw_copy_folio(page, &pc);
+	if ((const void *)folio != (const void *)page) {
+		if (bpf_probe_read_kernel(&fc, sizeof(fc), folio))
+			return;
+		f = &fc;
+	}
+	pflags = cw_copy_flags(&pc);
+	fflags = cw_copy_flags(f);
+	mapping = (unsigned long)((const struct folio *)f)->mapping;
 	large = cw_test_bit(fflags, bpf_core_enum_value(enum pageflags, PG_head));
 
-	st->refcount = BPF_CORE_READ(folio, _refcount.counter);
+	st->refcount = ((const struct folio *)f)->_refcount.counter;
 	if (large) {
 		unsigned int nr = cw_folio_nr_pages(folio);
 
@@ -71,7 +92,7 @@ static __always_inline void cw_read_page_state(unsigned long orig_pte, struct cw
 		if (BPF_CORE_READ(folio, _pincount.counter) > 0)
 			st->page_flags |= CW_PF_MAYBE_PINNED;
 	} else {
-		st->mapcount = BPF_CORE_READ(page, _mapcount.counter) + 1;
+		st->mapcount = ((const struct page *)&pc)->_mapcount.counter + 1;
 		if (st->refcount >= CW_GUP_PIN_COUNTING_BIAS)
 			st->page_flags |= CW_PF_MAYBE_PINNED;
 	}

@@ -93,6 +93,7 @@ class FloorRung final : public Rung {
     set_.detach();
     floor__destroy(skel_);
   }
+  explicit FloorRung(bool counting) : counting_(counting) {}
   bool load(const HookSite& site, std::string* error) {
     site_ = site;
     skel_ = floor__open();
@@ -100,17 +101,19 @@ class FloorRung final : public Rung {
       *error = "floor__open failed";
       return false;
     }
+    // Both floors keep the rung's shape (entry + exit programs); the counting one counts at exit.
     switch (site.kind) {
       case HookSite::Kind::kFentry:
         set_.add(skel_->progs.floor_fentry_do_wp_page, false);
-        set_.add(skel_->progs.floor_fexit_do_wp_page, true);
+        set_.add(counting_ ? skel_->progs.floor_count_fexit_do_wp_page : skel_->progs.floor_fexit_do_wp_page, true);
         break;
       case HookSite::Kind::kKprobe:
         set_.add(skel_->progs.floor_kprobe_do_wp_page, false);
-        set_.add(skel_->progs.floor_kretprobe_do_wp_page, true);
+        set_.add(counting_ ? skel_->progs.floor_count_kretprobe_do_wp_page : skel_->progs.floor_kretprobe_do_wp_page,
+                 true);
         break;
       case HookSite::Kind::kTracepoint:
-        set_.add(skel_->progs.floor_page_fault_user, false);
+        set_.add(counting_ ? skel_->progs.floor_count_page_fault_user : skel_->progs.floor_page_fault_user, false);
         break;
     }
     set_.enable_autoload(site);
@@ -120,12 +123,15 @@ class FloorRung final : public Rung {
     }
     return true;
   }
-  std::string name() const override { return "floor (empty program)"; }
+  std::string name() const override {
+    return counting_ ? "counting floor (per-process count)" : "floor (empty program)";
+  }
   bool attach(std::string* error) override { return set_.attach(site_, error); }
   void detach() override { set_.detach(); }
   std::vector<ProgCost> costs() override { return set_.costs(); }
 
  private:
+  bool counting_;
   HookSite site_;
   struct floor* skel_ = nullptr;
   ProgramSet set_;
@@ -205,17 +211,20 @@ class NaiveRung final : public Rung {
 
 class DaemonRung final : public Rung {
  public:
-  DaemonRung(const loader::KernelOptions& options, uint64_t drain_ns, uint64_t poll_ns, int reader_cpu)
-      : options_(options), drain_ns_(drain_ns), poll_ns_(poll_ns), reader_cpu_(reader_cpu) {}
+  DaemonRung(const loader::KernelOptions& options, uint64_t drain_ns, uint64_t poll_ns, int reader_cpu,
+             bool with_loop)
+      : options_(options), drain_ns_(drain_ns), poll_ns_(poll_ns), reader_cpu_(reader_cpu), with_loop_(with_loop) {}
   ~DaemonRung() override { detach(); }
-  std::string name() const override { return "cowwatch (daemon pipeline)"; }
+  std::string name() const override {
+    return with_loop_ ? "cowwatch (daemon pipeline)" : "cowwatch programs only (no reader)";
+  }
   bool attach(std::string* error) override {
     session_ = loader::KernelSession::open(options_, error);
     if (!session_) return false;
     model::AggregatorOptions ao;
     aggregator_ = std::make_unique<model::Aggregator>(ao);
     stop_ = false;
-    loop_ = std::thread([this] { run_loop(); });
+    if (with_loop_) loop_ = std::thread([this] { run_loop(); });
     return true;
   }
   void detach() override {
@@ -276,6 +285,7 @@ class DaemonRung final : public Rung {
   loader::KernelOptions options_;
   uint64_t drain_ns_, poll_ns_;
   int reader_cpu_;
+  bool with_loop_;
   std::unique_ptr<loader::KernelSession> session_;
   std::unique_ptr<model::Aggregator> aggregator_;
   std::thread loop_;
@@ -296,8 +306,8 @@ const char* hook_kind_name(HookSite::Kind kind) {
 
 std::unique_ptr<Rung> make_detached_rung() { return std::make_unique<DetachedRung>(); }
 
-std::unique_ptr<Rung> make_floor_rung(const HookSite& site, std::string* error) {
-  auto r = std::make_unique<FloorRung>();
+std::unique_ptr<Rung> make_floor_rung(const HookSite& site, std::string* error, bool counting) {
+  auto r = std::make_unique<FloorRung>(counting);
   if (!r->load(site, error)) return nullptr;
   return r;
 }
@@ -309,8 +319,8 @@ std::unique_ptr<Rung> make_naive_rung(const HookSite& site, int reader_cpu, std:
 }
 
 std::unique_ptr<Rung> make_daemon_rung(const loader::KernelOptions& options, uint64_t drain_ns,
-                                       uint64_t poll_ns, int reader_cpu) {
-  return std::make_unique<DaemonRung>(options, drain_ns, poll_ns, reader_cpu);
+                                       uint64_t poll_ns, int reader_cpu, bool with_loop) {
+  return std::make_unique<DaemonRung>(options, drain_ns, poll_ns, reader_cpu, with_loop);
 }
 
 bool daemon_hook_site(const loader::KernelOptions& options, HookSite* site, std::string* error) {

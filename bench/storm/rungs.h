@@ -38,14 +38,18 @@ class Rung {
 };
 
 std::unique_ptr<Rung> make_detached_rung();
-// nullptr and *error when the floor programs cannot be loaded for `site`.
-std::unique_ptr<Rung> make_floor_rung(const HookSite& site, std::string* error);
+// nullptr and *error when the floor programs cannot be loaded for `site`. counting=true: the
+// counting floor (per-process identity + hash lookup + atomic add), the least any per-process
+// counter costs on that hook.
+std::unique_ptr<Rung> make_floor_rung(const HookSite& site, std::string* error, bool counting = false);
 std::unique_ptr<Rung> make_naive_rung(const HookSite& site, int reader_cpu, std::string* error);
 // The daemon's pipeline in this process: KernelSession::open on attach, a thread that drains on
 // the event fd and every drain_ns into an Aggregator (exits flushed with take_process), and
 // samples + applies every poll_ns. Detach destroys the session (every program detached).
+// with_loop=false attaches the same programs with no reader at all (an ablation: what the kernel
+// side alone costs).
 std::unique_ptr<Rung> make_daemon_rung(const loader::KernelOptions& options, uint64_t drain_ns,
-                                       uint64_t poll_ns, int reader_cpu);
+                                       uint64_t poll_ns, int reader_cpu, bool with_loop = true);
 
 // The daemon's wp_fault site on this kernel; false and *error when the session does not open.
 bool daemon_hook_site(const loader::KernelOptions& options, HookSite* site, std::string* error);

@@ -1,5 +1,6 @@
 // cw_bench_storm: kernel-side cost of cowwatch on a fork+write storm (issue 8 §1).
-//   1. Interleaved rounds: each round runs every mode (detached, floor, naive, cowwatch) in a
+//   1. Interleaved rounds: each round runs every mode (detached, floor, countfloor, naive, cowwatch
+//      [, programs: cowwatch's programs with no reader]) in a
 //      rotated order, `reps` storms per attach; per round, each mode's median is divided by the
 //      same round's detached median. Reported: median of those ratios and their range.
 //   2. bpf_stats pass (kernel.bpf_stats_enabled=1 only here): ns per run per program, and all of a
@@ -34,7 +35,7 @@ struct Args {
   int stats_storms = 5;
   bool stats = true;
   bool overload = false;
-  std::string modes = "detached,floor,naive,cowwatch";
+  std::string modes = "detached,floor,countfloor,naive,cowwatch";
 };
 
 bool parse(int argc, char** argv, Args* a) {
@@ -61,7 +62,7 @@ bool parse(int argc, char** argv, Args* a) {
     } else {
       std::fprintf(stderr,
                    "usage: cw_bench_storm [--quick] [--pages N] [--rounds R] [--reps K] "
-                   "[--modes detached,floor,naive,cowwatch] [--no-stats] [--overload]\n");
+                   "[--modes detached,floor,countfloor,naive,cowwatch,programs] [--no-stats] [--overload]\n");
       return false;
     }
   }
@@ -134,8 +135,10 @@ int run(const Args& a) {
     Mode m{key, nullptr, {}, {}};
     if (key == "detached") m.rung = make_detached_rung();
     else if (key == "floor") m.rung = make_floor_rung(site, &error);
+    else if (key == "countfloor") m.rung = make_floor_rung(site, &error, true);
     else if (key == "naive") m.rung = make_naive_rung(site, reader_cpu, &error);
     else if (key == "cowwatch") m.rung = make_daemon_rung(options, drain_ns, poll_ns, reader_cpu);
+    else if (key == "programs") m.rung = make_daemon_rung(options, drain_ns, poll_ns, reader_cpu, false);
     else {
       std::fprintf(stderr, "unknown mode %s\n", key.c_str());
       return 2;
@@ -191,7 +194,7 @@ int run(const Args& a) {
                 a.stats_storms, a.pages);
     std::printf("%-12s %-34s %10s %12s %14s\n", "mode", "program", "ns/run", "runs", "ns/COW fault");
     if (!set_bpf_stats(true)) std::printf("(could not enable kernel.bpf_stats_enabled)\n");
-    double floor_per_fault = 0;
+    double floor_per_fault = 0, countfloor_per_fault = 0;
     for (Mode& m : modes) {
       if (m.key == "detached") continue;
       if (!m.rung->attach(&error)) {
@@ -213,8 +216,11 @@ int run(const Args& a) {
       }
       double per_fault = double(total_ns) / double(a.pages * size_t(a.stats_storms));
       if (m.key == "floor") floor_per_fault = per_fault;
+      if (m.key == "countfloor") countfloor_per_fault = per_fault;
       std::printf("%-12s %-34s %10s %12s %14.1f", m.key.c_str(), "(all programs)", "", "", per_fault);
       if (m.key != "floor" && floor_per_fault > 0) std::printf("   %.2fx the floor", per_fault / floor_per_fault);
+      if (m.key != "floor" && m.key != "countfloor" && countfloor_per_fault > 0)
+        std::printf(", %.2fx the counting floor", per_fault / countfloor_per_fault);
       std::printf("\n");
     }
   }
