@@ -12,7 +12,8 @@ namespace cowwatch::bench {
 struct StormResult {
   bool ok = false;
   std::string error;
-  double ns_per_fault = 0;  // child's write loop / pages
+  double ns_per_fault = 0;      // child's write loop, wall clock / pages
+  double cpu_ns_per_fault = 0;  // the same loop's thread CPU time / pages (excludes steal time)
   uint32_t child_pid = 0;
 };
 

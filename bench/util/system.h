@@ -8,6 +8,8 @@
 namespace cowwatch::bench {
 
 uint64_t monotonic_ns();
+// CPU time of the calling thread (CLOCK_THREAD_CPUTIME_ID); excludes steal time on a KVM guest.
+uint64_t thread_cpu_ns();
 // Pins the calling thread to `cpu` (ignored when that CPU does not exist). Returns success.
 bool pin_to_cpu(int cpu);
 int online_cpus();
