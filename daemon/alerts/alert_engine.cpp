@@ -55,7 +55,11 @@ struct AlertEngine::RuleState {
 };
 
 struct AlertEngine::SubjectState {
+  // Scope and id always; labels only while a rule has state for this subject (pending, firing,
+  // cooling, a non-empty window): an alert can start in a tick the subject is absent from. Idle
+  // subjects (nearly every process) keep none, which is most of the engine's memory at 10,000.
   Subject subject;
+  const Subject* input = nullptr;  // this tick's copy in the AlertInput (valid during evaluate)
   std::optional<SignalValues> last_counters;  // previous absolute sample
   SignalValues credit{};   // events already counted, not yet seen in counters
   SignalValues tick{};     // increments in this tick
@@ -89,12 +93,13 @@ AlertEngine::SubjectState* AlertEngine::touch(const Subject& subject) {
       return nullptr;
     }
     auto state = std::make_unique<SubjectState>();
-    state->subject = subject;
+    state->subject.scope = subject.scope;
+    state->subject.id = subject.id;
     state->rules.resize(rules_.size());
     it = subjects_.emplace(key, std::move(state)).first;
   }
   SubjectState& state = *it->second;
-  if (state.subject.labels != subject.labels) state.subject.labels = subject.labels;
+  state.input = &subject;
   state.last_seen = now_;
   return &state;
 }
@@ -129,6 +134,7 @@ std::vector<AlertTransition> AlertEngine::evaluate(const AlertInput& input) {
   for (auto& [key, state] : subjects_) {
     state->tick = {};
     state->episodes.clear();
+    state->input = nullptr;
   }
   // Events first: counters read in the same tick may already include them (credit pays off).
   for (const AnomalyEvent& anomaly : input.anomalies) {
@@ -152,12 +158,26 @@ std::vector<AlertTransition> AlertEngine::evaluate(const AlertInput& input) {
     for (size_t r = 0; r < rules_.size(); ++r) {
       if (state->subject.scope == rules_[r].scope) evaluate_rule(r, *state, out);
     }
+    keep_labels(*state);
+    state->input = nullptr;  // the input dies with this call
   }
   evict_idle();
   std::sort(out.begin(), out.end(), [](const AlertTransition& a, const AlertTransition& b) {
     return std::tie(a.alert.rule, a.alert.subject) < std::tie(b.alert.rule, b.alert.subject);
   });
   return out;
+}
+
+bool AlertEngine::busy(const SubjectState& state) {
+  return std::any_of(state.rules.begin(), state.rules.end(), [](const auto& r) { return r != nullptr; });
+}
+
+void AlertEngine::keep_labels(SubjectState& state) {
+  if (!busy(state)) {
+    std::map<std::string, std::string>().swap(state.subject.labels);
+  } else if (state.input && state.subject.labels != state.input->labels) {
+    state.subject.labels = state.input->labels;
+  }
 }
 
 void AlertEngine::evaluate_rule(size_t rule_index, SubjectState& subject,
@@ -227,7 +247,7 @@ void AlertEngine::evaluate_rule(size_t rule_index, SubjectState& subject,
         alert.scope = rule.scope;
         alert.subject = subject.subject.id;
         alert.threshold = rule.threshold;
-        alert.labels = subject.subject.labels;
+        alert.labels = subject.input ? subject.input->labels : subject.subject.labels;
         for (const auto& [name, value] : rule.labels) alert.labels[name] = value;
         alert.labels["alertname"] = rule.name;
         alert.labels["severity"] = severity_name(rule.severity);
@@ -269,9 +289,7 @@ void AlertEngine::evict_idle() {
   const auto ttl = idle_ttl();
   for (auto it = subjects_.begin(); it != subjects_.end();) {
     const SubjectState& s = *it->second;
-    const bool busy = std::any_of(s.rules.begin(), s.rules.end(),
-                                  [](const auto& r) { return r != nullptr; });
-    if (!busy && now_ - s.last_seen > ttl) {
+    if (!busy(s) && now_ - s.last_seen > ttl) {
       it = subjects_.erase(it);
       ++stats_.subjects_evicted;
     } else {

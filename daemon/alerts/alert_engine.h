@@ -61,6 +61,8 @@ class AlertEngine {
   struct SubjectState;
 
   SubjectState* touch(const Subject& subject);
+  static bool busy(const SubjectState& state);  // any rule has state for it
+  void keep_labels(SubjectState& state);
   void take_counters(SubjectState& state, const cw_counters& counters);
   void evaluate_rule(size_t rule_index, SubjectState& subject,
                      std::vector<AlertTransition>& out);

@@ -75,12 +75,11 @@ alerts::AlertInput AlertFeed::build_anomalies_only() {
 
 alerts::AlertInput AlertFeed::build(const model::Aggregator& aggregator) {
   alerts::AlertInput in;
-  model::TopQuery all;
-  all.group = model::GroupBy::kProcess;
-  all.limit = aggregator.options().max_processes;
-  for (const auto& row : aggregator.top(all).rows)
-    in.subjects.push_back({process_subject(row.pid, row.start_ns, row.comm, row.cgroup), counters_from_tallies(row.totals)});
   auto snapshot = aggregator.metrics_snapshot();
+  in.subjects.reserve(aggregator.tracked_processes() + snapshot->cgroups.size() + 1);
+  aggregator.for_each_process([&](const model::Process& p) {
+    in.subjects.push_back({process_subject(p.key.tgid, p.key.start_ns, p.comm, p.cgroup), counters_from_tallies(p.totals())});
+  });
   for (const auto& g : snapshot->cgroups)
     in.subjects.push_back({cgroup_subject(g.name), counters_from_tallies(g.totals)});
   in.subjects.push_back({host_subject(), counters_from_tallies(snapshot->host)});
@@ -95,11 +94,12 @@ alerts::AlertInput AlertFeed::build(const model::Aggregator& aggregator) {
     in.forks.push_back(std::move(f));
   }
   in.anomalies.swap(anomalies_);
-  std::unordered_set<std::string> now;
+  std::unordered_set<uint64_t> now;
+  now.reserve(in.subjects.size());
   for (auto& sc : in.subjects) {
-    std::string key = std::to_string(static_cast<int>(sc.subject.scope)) + "|" + sc.subject.id;
+    const uint64_t key = std::hash<std::string>{}(sc.subject.id) * 31 + static_cast<uint64_t>(sc.subject.scope);
     if (!seen_.count(key)) sc.counters = cw_counters{};
-    now.insert(std::move(key));
+    now.insert(key);
   }
   seen_.swap(now);
   return in;

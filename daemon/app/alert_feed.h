@@ -37,7 +37,7 @@ class AlertFeed {
   // counter in the model starts at zero when cowwatchd starts (its BPF maps are new), so a subject
   // is first presented with zero counters and its real totals from the next tick on: nothing it
   // did before the tick that first showed it is lost.
-  std::unordered_set<std::string> seen_;
+  std::unordered_set<uint64_t> seen_;  // hashes of (scope, id): a 64-bit collision is negligible
 };
 
 }  // namespace cowwatch::app

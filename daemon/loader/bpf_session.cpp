@@ -3,6 +3,7 @@
 // rebuilt without it, so the hook falls to its next rung instead of failing the daemon.
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <malloc.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,6 +41,15 @@ class BpfSession final : public KernelSession {
   ~BpfSession() override { close(); }
 
   bool start(const KernelOptions& options, std::string* error) {
+    bool ok = load_planned(options, error);
+    // Probing built large short-lived indexes (every text symbol of /proc/kallsyms, the vmlinux
+    // BTF): ~20 MiB of heap that is free now but scattered between long-lived allocations, so
+    // glibc would keep it; hand those pages back.
+    malloc_trim(0);
+    return ok;
+  }
+
+  bool load_planned(const KernelOptions& options, std::string* error) {
     std::unique_ptr<probe::KernelProbe> kernel = probe::make_system_probe();
     probe::PlannerOptions planner_options;
     planner_options.disabled = options.disabled_hooks;
@@ -101,7 +111,11 @@ class BpfSession final : public KernelSession {
     skel_->rodata->cw_cfg.reuse_exact = realization_.reuse_exact;
     skel_->rodata->cw_cfg.swap_ret_errno = realization_.swap_ret_errno;
     bpf_map__set_max_entries(skel_->maps.cw_procs, options.max_processes);
-    bpf_map__set_max_entries(skel_->maps.cw_events, options.ring_bytes);
+    // With events: anomalies nothing is ever reserved on the detail ring (anomalies go to the
+    // control ring), so it is one page instead of ring_bytes of kernel memory that libbpf would
+    // also map into this process twice (the ring's wrap-around mapping).
+    const uint32_t page = uint32_t(sysconf(_SC_PAGESIZE));
+    bpf_map__set_max_entries(skel_->maps.cw_events, options.event_mode == 0 ? page : options.ring_bytes);
     bpf_map__set_max_entries(skel_->maps.cw_ctl, options.ctl_ring_bytes);
 
     for (const Attachment& a : realization_.attachments) {
@@ -182,6 +196,8 @@ class BpfSession final : public KernelSession {
 
   void read_processes(std::vector<ingest::ProcessCounters>* out) {
     int fd = bpf_map__fd(skel_->maps.cw_procs);
+    // Sized from the last poll: growing by doubling held up to twice the table at every poll.
+    out->reserve(last_process_count_ + last_process_count_ / 8 + 64);
     const uint32_t chunk = 1024;
     std::vector<cw_proc_key> keys(chunk);
     std::vector<cw_counters> values(chunk);
@@ -194,6 +210,7 @@ class BpfSession final : public KernelSession {
                                      values.data(), &count, &opts);
       int saved = errno;
       for (uint32_t i = 0; i < count; i++) out->push_back({keys[i], values[i]});
+      last_process_count_ = out->size();
       if (err) {
         if (saved == ENOENT) return;  // end of map
         if (first && (saved == EINVAL || saved == ENOTSUP)) break;  // no batch ops: iterate
@@ -233,6 +250,7 @@ class BpfSession final : public KernelSession {
 
   probe::Realization realization_;
   struct cowwatch_bpf* skel_ = nullptr;
+  size_t last_process_count_ = 0;  // entries read by the last sample(), to size the next
   struct ring_buffer* rings_ = nullptr;
   std::vector<struct bpf_link*> links_;
   std::vector<struct bpf_program*> attached_;

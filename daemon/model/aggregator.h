@@ -19,6 +19,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -49,6 +50,9 @@ class Aggregator {
 
   std::shared_ptr<const MetricsSnapshot> metrics_snapshot() const;
   TopResult top(const TopQuery& query) const;
+  // Visits every tracked process, unordered, under the lock (fn must not call the aggregator):
+  // for consumers of all processes that need neither a sort nor copies (the alert feed).
+  void for_each_process(const std::function<void(const Process&)>& fn) const;
   std::optional<ProcessDetail> query_pid(uint32_t pid) const;  // scans: for the CLI
   // One tracked process by identity, O(1): for per-event lookups (e.g. an anomaly's cgroup).
   std::optional<ProcessRow> process(const ProcKey& key) const;

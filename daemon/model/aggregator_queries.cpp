@@ -87,6 +87,11 @@ std::shared_ptr<const MetricsSnapshot> Aggregator::metrics_snapshot() const {
   return snapshot_;
 }
 
+void Aggregator::for_each_process(const std::function<void(const Process&)>& fn) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& [key, process] : processes_.all()) fn(process);
+}
+
 TopResult Aggregator::top(const TopQuery& query) const {
   std::lock_guard lock(mutex_);
   TopResult result{query, interval_s_, {}};

@@ -1,0 +1,99 @@
+#!/bin/bash
+# The whole daemon at scale (issue 8: RSS at 10,000 tracked processes, /metrics p99): starts the
+# real cowwatchd, forks N real sleeping processes (each one a fork the daemon sees and tracks),
+# waits until cowwatch_tracked_processes reaches N, then reports the daemon's VmRSS/VmHWM and the
+# wall latency of S scrapes of /metrics over loopback (curl), with top_k_processes 50.
+#
+#   bench/daemon_scale.sh [--processes N] [--scrapes S] [--build-dir DIR]
+#
+# Needs root (BPF). Prints "SKIP: ..." and exits 77 where the daemon cannot attach.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build="$here/../build"
+procs=10000
+scrapes=200
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --processes) procs=$2; shift ;;
+    --scrapes) scrapes=$2; shift ;;
+    --build-dir) build=$2; shift ;;
+    *) echo "usage: $0 [--processes N] [--scrapes S] [--build-dir DIR]" >&2; exit 2 ;;
+  esac
+  shift
+done
+daemon="$build/daemon/cowwatchd"
+[ -x "$daemon" ] || { echo "missing $daemon: build first" >&2; exit 2; }
+[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
+
+work=$(mktemp -d)
+port=$((20000 + RANDOM % 20000))
+cat >"$work/cowwatch.yaml" <<EOF
+metrics:
+  listen: "127.0.0.1:$port"
+  top_k_processes: 50
+control_socket:
+  path: $work/cowwatch.sock
+EOF
+dpid=
+sleepers=
+cleanup() {
+  [ -n "$sleepers" ] && kill -TERM -- "-$sleepers" 2>/dev/null || true
+  [ -n "$dpid" ] && kill -TERM "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$daemon" --config "$work/cowwatch.yaml" >"$work/daemon.log" 2>&1 &
+dpid=$!
+url="http://127.0.0.1:$port/metrics"
+metric() { curl -sf "$url" | awk -v m="$1" '$1 == m {v = $2} END {print v}'; }
+for _ in $(seq 1 100); do
+  curl -sf -o /dev/null "$url" && break
+  kill -0 "$dpid" 2>/dev/null || { echo "SKIP: cowwatchd exited:"; tail -5 "$work/daemon.log"; exit 77; }
+  sleep 0.2
+done
+rss() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$dpid/status"; }
+before_rss=$(rss VmRSS)
+before_n=$(metric cowwatch_tracked_processes)
+
+# N sleepers in their own process group (one kill ends them all).
+setsid bash -c 'for ((i = 0; i < '"$procs"'; i++)); do sleep 86400 & done; wait' </dev/null >/dev/null 2>&1 &
+sleepers=$!
+t0=$(date +%s)
+n=0
+while :; do
+  n=$(metric cowwatch_tracked_processes)
+  n=${n%.*}
+  [ "${n:-0}" -ge "$procs" ] && break
+  [ $(($(date +%s) - t0)) -gt 180 ] && { echo "FAIL: tracked processes reached only $n of $procs in 180 s"; exit 1; }
+  sleep 1
+done
+sleep 2  # one more poll with every process in the model
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$dpid/stat"; }
+c0=$(cpu_ticks)
+samples=()
+for _ in $(seq 1 20); do  # 10 s idle (polls and alert ticks, no scrapes); RSS moves with each tick
+  samples+=("$(rss VmRSS)")
+  sleep 0.5
+done
+c1=$(cpu_ticks)
+read -r rss_min rss_med rss_max < <(printf '%s\n' "${samples[@]}" | sort -n | awk '{v[NR] = $1} END {print v[1], v[int((NR + 1) / 2)], v[NR]}')
+idle_cpu=$(awk -v d=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", 100 * d / hz / 10}')
+
+lat="$work/lat"
+for _ in $(seq 1 "$scrapes"); do
+  curl -s -o "$work/body" -w '%{time_total}\n' "$url" >>"$lat"
+done
+body=$(stat -c %s "$work/body")
+echo "== cowwatchd at scale: $(uname -r), $(nproc) CPUs, loadavg $(cut -d' ' -f1 /proc/loadavg) =="
+printf '%-44s %s\n' "tracked processes (before / after)" "${before_n%.*} / $n"
+printf '%-44s %s\n' "daemon VmRSS before the sleepers" "$((before_rss / 1024)) MiB ($before_rss kB)"
+printf '%-44s %s\n' "daemon VmRSS with them, 20 samples in 10 s" "median $((rss_med / 1024)) MiB ($rss_med kB), min $rss_min kB, max $rss_max kB"
+printf '%-44s %s\n' "  of which anonymous / file+bpf maps" "$(rss RssAnon) kB / $(rss RssFile) kB"
+printf '%-44s %s\n' "daemon VmHWM (peak, includes start-up)" "$(rss VmHWM) kB"
+printf '%-44s %s\n' "daemon CPU, 10 s without scrapes" "$idle_cpu % of one CPU"
+printf '%-44s %s\n' "RSS per tracked process" "$(( (rss_med - before_rss) * 1024 / (n - ${before_n%.*}) )) B"
+sort -n "$lat" | awk -v body="$body" '{v[NR] = $1 * 1000} END {
+  printf "%-44s %d scrapes, %d KiB body: p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", "/metrics wall latency (curl, loopback)", NR, body / 1024,
+    v[int(NR * 0.50 + 0.5)], v[int(NR * 0.99 + 0.5)], v[NR] }'
