@@ -105,6 +105,23 @@ void BM_AggregatorOnEvent(benchmark::State& state) {
 }
 BENCHMARK(BM_AggregatorOnEvent)->Arg(16)->Arg(1000)->Arg(10000);
 
+// The daemon's path: runs of 256 ordinary fault records per Aggregator::on_events (one lock each,
+// daemon/app/serve.cpp), over the same records as BM_AggregatorOnEvent.
+void BM_AggregatorOnEvents256(benchmark::State& state) {
+  const size_t nprocs = size_t(state.range(0));
+  Aggregator agg(model_options(20));
+  std::vector<cw_event> events;
+  for (size_t i = 0; i < 65536; i++) events.push_back(fault_event(uint32_t(i % nprocs)));
+  agg.on_events(events.data(), events.size());  // warm: every process tracked
+  size_t next = 0;
+  for (auto _ : state) {
+    for (int i = 0; i < 4; i++) agg.on_events(events.data() + ((next + size_t(i) * 256) & 65535), 256);
+    next += 1024;
+  }
+  state.SetItemsProcessed(int64_t(state.iterations()) * 1024);
+}
+BENCHMARK(BM_AggregatorOnEvents256)->Arg(16)->Arg(1000)->Arg(10000);
+
 // One poll: Aggregator::apply with range(0) processes whose counters all moved.
 void BM_AggregatorApply(benchmark::State& state) {
   const size_t nprocs = size_t(state.range(0));

@@ -1,7 +1,8 @@
 #!/bin/sh
 # cowwatch benchmarks: one command per figure set; every table in docs/performance.md came from it.
 #
-#   bench/run.sh [--quick] [--build-dir DIR]              host: model, consumer, storm (tracepoint rung)
+#   bench/run.sh [--quick] [--build-dir DIR]              host: model, consumer, storm (tracepoint rung),
+#                                                         the daemon at 10,000 real processes
 #   bench/run.sh --vm 6.1|6.12|newest [--quick] [--build-dir DIR]
 #                                                         the storm + overload check in a QEMU kernel
 #   bench/run.sh --smoke [--build-dir DIR]                the ctest `bench` smoke (< 60 s)
@@ -65,6 +66,9 @@ host)
   $nice_cmd "$bin/cw_bench_consumer" $quick
   echo; echo "##### kernel side: fork+write storm on the host's tracepoint rung"
   $nice_cmd "$bin/cw_bench_storm" $quick
+  echo; echo "##### the whole daemon with real processes: RSS, idle CPU, /metrics latency"
+  if [ -n "$quick" ]; then "$here/daemon_scale.sh" --build-dir "$build" --processes 2000 --scrapes 50
+  else "$here/daemon_scale.sh" --build-dir "$build"; fi
   ;;
 vm)
   # Under TCG with 1 vCPU a COW fault takes ~60 us: fewer pages, more rounds.

@@ -108,6 +108,10 @@ enum cw_event_type {
 	CW_EV_EXIT,		/* thread group exited: flush its counters */
 	CW_EV_SWAP_ADD,		/* folio added to swap; aux0 = memcg cgroup id */
 	CW_EV_PINNED_SWAP_SKIP,	/* reclaim kept a pinned folio; aux0 = memcg cgroup id */
+	CW_EV_EXEC,		/* the thread group exec'd: its old memory (and every fork episode
+				   sharing it) is gone; comm is the new one */
+	CW_EV_RENAME,		/* the group leader's comm changed (prctl PR_SET_NAME, exec,
+				   /proc/PID/comm): comm is the new name */
 	CW_EV_TYPE_COUNT,
 };
 

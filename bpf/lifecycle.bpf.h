@@ -182,6 +182,60 @@ int BPF_PROG(cw_sched_process_exit, struct task_struct *p)
 }
 
 /*
+ * TP_PROTO(struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm): after the new image
+ * is in place (p is current, with its new comm). The identity survives exec: de_thread() gives
+ * the exec'ing thread the old leader's tgid and start time.
+ */
+SEC("?raw_tp/sched_process_exec")
+int BPF_PROG(cw_sched_process_exec)
+{
+	struct cw_proc_key key;
+	struct cw_event *e = cw_reserve(true);
+
+	if (!e)
+		return 0;
+	cw_current_key(&key);
+	e->type = CW_EV_EXEC;
+	e->hook = CW_HOOK_FORK;
+	e->tgid = key.tgid;
+	e->start_ns = key.start_ns;
+	e->pid = (__u32)bpf_get_current_pid_tgid();
+	e->actor_tgid = e->tgid;
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	cw_submit(e);
+	return 0;
+}
+
+/*
+ * TP_PROTO(struct task_struct *task, const char *comm): in __set_task_comm, before the new name
+ * is copied in (so it is read from `comm`). Only the group leader's name is the process's name.
+ */
+SEC("?raw_tp/task_rename")
+int BPF_PROG(cw_task_rename, struct task_struct *task, const char *comm)
+{
+	struct cw_proc_key key;
+	struct cw_event *e;
+
+	if (BPF_CORE_READ(task, pid) != BPF_CORE_READ(task, tgid))
+		return 0;
+	e = cw_reserve(true);
+	if (!e)
+		return 0;
+	cw_task_key(task, &key);
+	e->type = CW_EV_RENAME;
+	e->hook = CW_HOOK_FORK;
+	e->tgid = key.tgid;
+	e->start_ns = key.start_ns;
+	e->pid = key.tgid;
+	e->actor_tgid = bpf_get_current_pid_tgid() >> 32;
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), comm);
+	cw_submit(e);
+	return 0;
+}
+
+/*
  * TP_PROTO(unsigned long address, struct pt_regs *regs, unsigned long error_code)
  * An approximation of do_wp_page: a user-mode write to a present page (error code P|W|U). It also
  * counts spurious and userfaultfd-wp faults and cannot tell copy from reuse; exported separately.

@@ -15,6 +15,8 @@ struct OverloadRun {
   uint64_t fault_records = 0;    // fault records delivered, any process
   uint64_t ring_drops = 0;       // CW_DROP_RING_FULL during the storm
   uint64_t host_wp_faults = 0;   // host wp faults (write + unshare) during the storm
+  uint64_t recursion_misses = 0; // program runs the kernel skipped (recursion protection)
+  uint64_t stash_misses = 0;     // exits that found no entry state (decided without it)
   std::optional<cw_counters> child;  // the child's counters, taken at its exit
 };
 
@@ -60,6 +62,9 @@ bool run_once(loader::KernelOptions options, uint32_t ring_bytes, size_t pages, 
     if (e.type == CW_EV_EXIT && e.tgid == storm.child_pid) child_key = cw_proc_key{e.tgid, 0, e.start_ns};
   });
   out->ring_drops = after.drops[CW_DROP_RING_FULL] - before.drops[CW_DROP_RING_FULL];
+  out->stash_misses = after.drops[CW_DROP_STASH_MISS] - before.drops[CW_DROP_STASH_MISS];
+  for (const auto& p : after.programs) out->recursion_misses += p.recursion_misses;
+  for (const auto& p : before.programs) out->recursion_misses -= p.recursion_misses;
   out->host_wp_faults = host_wp(after.host) - host_wp(before.host);
   cw_counters c;
   if (child_key && session->take_process(*child_key, &c)) out->child = c;
@@ -76,8 +81,8 @@ bool run_overload_check(const loader::KernelOptions& base, size_t pages, int cpu
   while (big < 2 * storm_bytes) big <<= 1;
   while (uint64_t(small) * 2 <= storm_bytes / 10) small <<= 1;
   std::printf("== per-process counters at ring overload (bpf.events: all, no drain during the storm) ==\n");
-  std::printf("%-10s %10s %12s %12s %12s %12s %12s %10s\n", "ring", "overload", "child recs", "ring drops",
-              "host wp", "recs+drops", "child wp", "child copies");
+  std::printf("%-10s %10s %12s %12s %12s %12s %12s %12s %10s %10s\n", "ring", "overload", "child recs", "ring drops",
+              "host wp", "recs+drops", "child wp", "child copies", "recursion", "stash miss");
   OverloadRun runs[2];
   uint32_t sizes[2] = {big, small};
   std::string error;
@@ -88,12 +93,13 @@ bool run_overload_check(const loader::KernelOptions& base, size_t pages, int cpu
     }
     const OverloadRun& r = runs[i];
     double overload = r.child_records ? double(r.child ? r.child->c[CW_C_WP_WRITE] : 0) / double(r.child_records) : 0;
-    std::printf("%-10s %9.1fx %12llu %12llu %12llu %12llu %12llu %12llu\n",
+    std::printf("%-10s %9.1fx %12llu %12llu %12llu %12llu %12llu %12llu %10llu %10llu\n",
                 (std::to_string(r.ring_bytes >> 10) + " KiB").c_str(), overload,
                 (unsigned long long)r.child_records, (unsigned long long)r.ring_drops,
                 (unsigned long long)r.host_wp_faults, (unsigned long long)(r.fault_records + r.ring_drops),
                 (unsigned long long)(r.child ? r.child->c[CW_C_WP_WRITE] : 0),
-                (unsigned long long)(r.child ? copies(*r.child) : 0));
+                (unsigned long long)(r.child ? copies(*r.child) : 0), (unsigned long long)r.recursion_misses,
+                (unsigned long long)r.stash_misses);
   }
   bool ok = runs[0].child && runs[1].child;
   if (!ok) {

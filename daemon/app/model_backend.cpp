@@ -30,6 +30,8 @@ const char* event_name(int type) {
     case CW_EV_EXIT: return "exit";
     case CW_EV_SWAP_ADD: return "swap_add";
     case CW_EV_PINNED_SWAP_SKIP: return "pinned_swap_skip";
+    case CW_EV_EXEC: return "exec";
+    case CW_EV_RENAME: return "rename";
   }
   return "unknown";
 }

@@ -74,6 +74,7 @@ struct Runtime {
   EventLoop loop;
   bool anomaly_pending = false;
   uint64_t polls = 0;
+  std::vector<cw_event> fault_batch;  // ordinary fault records not yet handed to the aggregator
 
   ~Runtime() {
     if (control) control->stop();
@@ -117,7 +118,24 @@ void evaluate_alerts(Runtime& rt) {
   publish_transitions(rt, rt.engine->evaluate(rt.feed.build(*rt.aggregator)));
 }
 
+// Ordinary fault records are handed to the aggregator in runs (one lock per run); anything
+// else first flushes the run, so the model sees records in ring order.
+constexpr size_t kFaultBatch = 256;
+
+void flush_faults(Runtime& rt) {
+  if (rt.fault_batch.empty()) return;
+  rt.aggregator->on_events(rt.fault_batch.data(), rt.fault_batch.size());
+  rt.fault_batch.clear();
+}
+
 void handle_event(Runtime& rt, const cw_event& e) {
+  if (e.type == CW_EV_FAULT && !e.anomaly) {
+    rt.fault_batch.push_back(e);
+    if (rt.fault_batch.size() >= kFaultBatch) flush_faults(rt);
+    rt.backend->dispatch_event(e);
+    return;
+  }
+  flush_faults(rt);
   rt.aggregator->on_event(e);
   if (e.type == CW_EV_EXIT) {
     cw_proc_key key{e.tgid, 0, e.start_ns};
@@ -138,6 +156,7 @@ void handle_event(Runtime& rt, const cw_event& e) {
 
 void drain(Runtime& rt) {
   rt.session->drain([&rt](const cw_event& e) { handle_event(rt, e); });
+  flush_faults(rt);
   if (rt.anomaly_pending) {  // anomalies wake the reader at once: alert without waiting for a poll
     rt.anomaly_pending = false;
     publish_transitions(rt, rt.engine->evaluate(rt.feed.build_anomalies_only()));

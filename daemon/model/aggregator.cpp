@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string_view>
 #include <limits>
 
 namespace cowwatch::model {
@@ -47,9 +48,9 @@ void Aggregator::forget(Process&& process, uint64_t now_ns) {
 
 void Aggregator::set_comm(Process& process, const char* comm, NameSource source) {
   if (source < process.comm_source) return;
-  std::string name = comm_string(comm);
-  if (name.empty()) return;
-  process.comm = std::move(name);
+  const std::string_view name(comm, strnlen(comm, CW_COMM_LEN));
+  if (name.empty() || (source == process.comm_source && process.comm == name)) return;  // per event: no copy
+  process.comm.assign(name);
   process.comm_source = source;
 }
 
@@ -158,8 +159,14 @@ void Aggregator::select_top_processes() {
   }
 }
 
-void Aggregator::on_event(const cw_event& event) {
+void Aggregator::on_event(const cw_event& event) { on_events(&event, 1); }
+
+void Aggregator::on_events(const cw_event* events, size_t count) {
   std::lock_guard lock(mutex_);
+  for (size_t i = 0; i < count; i++) apply_event(events[i]);
+}
+
+void Aggregator::apply_event(const cw_event& event) {
   if (event.type < CW_EV_TYPE_COUNT) ++events_received_[event.type];
   switch (event.type) {
     case CW_EV_FAULT: {
@@ -175,6 +182,12 @@ void Aggregator::on_event(const cw_event& event) {
       break;
     case CW_EV_EXIT:
       on_exit_record(event);
+      break;
+    case CW_EV_EXEC:
+      on_exec(event);
+      break;
+    case CW_EV_RENAME:
+      if (Process* process = track({event.tgid, event.start_ns})) rename(*process, event.comm);
       break;
     case CW_EV_SWAP_ADD:
     case CW_EV_PINNED_SWAP_SKIP: {
@@ -234,6 +247,28 @@ void Aggregator::on_exit_record(const cw_event& event) {
   if (!process->cgroup_known) set_cgroup_from_id(*process, event.cgroup_id);
   // Its episode ends when the final counters are in (on_exit), or when it is collected.
   process->exited = true;
+}
+
+// exec replaces the memory: the process no longer shares pages with a parent or with children
+// it forked, so those episodes end (copies not yet polled stay with the process, not the
+// episode). Its name is the new image's from here on, whatever named it before.
+void Aggregator::on_exec(const cw_event& event) {
+  const ProcKey key{event.tgid, event.start_ns};
+  episodes_.end_child(key, event.ts_ns);
+  episodes_.end_parent(key, event.ts_ns);
+  Process* process = track(key);
+  if (!process) return;
+  rename(*process, event.comm);
+  set_cgroup_from_id(*process, event.cgroup_id);
+}
+
+// The kernel says the name changed: newer than anything read before, whatever its source.
+void Aggregator::rename(Process& process, const char* comm) {
+  const std::string_view name(comm, strnlen(comm, CW_COMM_LEN));
+  if (name.empty()) return;
+  process.comm.assign(name);
+  process.comm_source = NameSource::kEvent;  // a /proc read after this is as new: it may replace it
+  ++version_;
 }
 
 void Aggregator::on_exit(const cw_proc_key& kernel_key, const cw_counters& final_counters) {

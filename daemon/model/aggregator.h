@@ -43,6 +43,8 @@ class Aggregator {
 
   void apply(const ingest::KernelSample& sample);
   void on_event(const cw_event& event);
+  // The same for a batch, under one lock: the reader hands over runs of ordinary fault records.
+  void on_events(const cw_event* events, size_t count);
   void on_exit(const cw_proc_key& key, const cw_counters& final_counters);
   // The kernel's maps were re-created (counters restart at zero): host totals continue from
   // their current values, tracked processes and fork episodes are dropped.
@@ -72,6 +74,9 @@ class Aggregator {
   void attribute(Process& process, const Tallies& delta, uint64_t poll);
   void forget(Process&& process, uint64_t now_ns);
   void select_top_processes();
+  void apply_event(const cw_event& event);  // on_events, under the lock
+  void on_exec(const cw_event& event);
+  void rename(Process& process, const char* comm);
   void on_fork(const cw_event& event);
   void on_exit_record(const cw_event& event);
   ForkEpisodeView episode_view(const ForkEpisode& episode) const;

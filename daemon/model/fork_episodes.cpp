@@ -65,6 +65,14 @@ std::optional<ForkEpisode> ForkEpisodes::end_child(const ProcKey& child, uint64_
   return episode;
 }
 
+void ForkEpisodes::end_parent(const ProcKey& parent, uint64_t now_ns) {
+  auto it = by_parent_.find(parent);
+  if (it == by_parent_.end()) return;
+  std::vector<ProcKey> children;
+  for (uint64_t id : it->second) children.push_back(live_.at(id).child);
+  for (const ProcKey& child : children) end_child(child, now_ns);  // also drops by_parent_[parent]
+}
+
 void ForkEpisodes::update_rates(double interval_s) {
   if (interval_s <= 0) return;
   for (auto& [id, episode] : live_) {

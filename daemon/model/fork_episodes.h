@@ -50,6 +50,8 @@ class ForkEpisodes {
   const ForkEpisode* charge(const ProcKey& process, uint64_t bytes);
   // Ends the episode whose child is `child` (exit, fold or eviction). Returns it, if any.
   std::optional<ForkEpisode> end_child(const ProcKey& child, uint64_t now_ns);
+  // Ends every live episode `parent` started (it exec'd: nothing is shared any more).
+  void end_parent(const ProcKey& parent, uint64_t now_ns);
   // Updates every live episode's rate with the bytes charged over `interval_s`.
   void update_rates(double interval_s);
   void clear();

@@ -275,6 +275,22 @@ Realization make_plan(KernelProbe& k, const PlannerOptions& options) {
   if (out.plan.hooks[CW_HOOK_FORK].strategy != Strategy::kUnavailable) {
     HookPlan& hp = out.plan.hooks[CW_HOOK_FORK];
     Ladder l(hp, options);
+    // exec ends a fork episode: the exec'ing side drops the shared memory.
+    if (!l.vetoed("cw_sched_process_exec", Strategy::kTracepoint, "sched_process_exec") &&
+        k.trial_raw_tracepoint("sched_process_exec").ok()) {
+      add(Kind::kRawTracepoint, "cw_sched_process_exec", "sched_process_exec", CW_HOOK_FORK);
+      hp.accuracy += "; an exec on either side ends the fork episode (raw tracepoint sched_process_exec)";
+    } else {
+      hp.accuracy += "; exec is not seen: episodes end at exit only";
+    }
+    // Renames (prctl PR_SET_NAME right after fork, exec): counts go to the name the process has.
+    if (!l.vetoed("cw_task_rename", Strategy::kTracepoint, "task_rename") &&
+        k.trial_raw_tracepoint("task_rename").ok()) {
+      add(Kind::kRawTracepoint, "cw_task_rename", "task_rename", CW_HOOK_FORK);
+      hp.accuracy += "; renames seen as they happen (raw tracepoint task_rename)";
+    } else {
+      hp.accuracy += "; renames are not seen: names come from /proc when a process is first polled";
+    }
     std::string alloc;
     for (const char* f : {"vma_alloc_folio_noprof", "vma_alloc_folio"})
       if (alloc.empty() && k.has_btf_func(f)) alloc = f;

@@ -45,7 +45,8 @@ N = 512                  # pages per workload (cwwl -n); fixed for determinism
 PGREUSE_NOISE = 20       # pgreuse around one cwwl run that reuses nothing itself (baseline)
 PAGE = 4096
 WORKLOADS = ["baseline", "cow_child", "cow_reuse", "zero_page", "file_private", "unshare_pvr",
-             "unshare_odirect", "unshare_loop", "iouring_fork", "pageout", "pinned_pageout", "vmsplice_ref", "softdirty"]
+             "unshare_odirect", "unshare_loop", "iouring_fork", "pageout", "pinned_pageout", "vmsplice_ref", "softdirty",
+             "exec"]
 
 HOOK_OF_METRIC = {
     "cowwatch_comm_wp_faults_total": "wp_fault",
@@ -178,6 +179,18 @@ ROWS = [
     Row("softdirty", "wl:write_minflt", N, hi=4, vm_only=True),
     Row("softdirty", "vmstat:pgreuse", N + PGREUSE_NOISE, lo=8, hi=8, vm_only=True),
     Row("softdirty", comm(REUSES, comm="wl_softdirty", path="exclusive"), N, hi=4, vm_only=True),
+
+    # --- 9. fork + exec: the child is polled as wl_exec_child, then execs an image named
+    # wl_exec_image that makes N zero-page copies. The exec record renames the process before those
+    # copies are attributed; without it they land on the stale name (exit records never outrank a
+    # name read from /proc). The exec also ends the parent's fork episode: its writes are reuses.
+    Row("exec", comm(COPIES, comm="wl_exec_image", reason="zero_page"), N, hi=4),
+    Row("exec", comm(COPIES, comm="wl_exec_child", reason="zero_page"), 0, hi=2,
+        note="copies of the exec'd image never count under the pre-exec name"),
+    Row("exec", "wl:parent_minflt", N, hi=4),
+    Row("exec", comm(REUSES, comm="wl_exec_parent"), N, lo=8, hi=8),
+    Row("exec", comm("cowwatch_comm_fork_copied_bytes_total", comm="wl_exec_parent"), 0, hi=16 * PAGE,
+        note="only the child's pre-exec stack noise; the image's copies are not fork copies"),
 
     # --- accuracy of the derived copy rung: on 6.1 both the exact wp_page_copy probe and the pfn
     # compare judge every write fault of the whole run (~50,000 faults with unshare_loop). Each

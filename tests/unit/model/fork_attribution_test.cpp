@@ -120,5 +120,59 @@ TEST_F(ForkAttributionTest, EpisodeEndsWhenTheChildVanishesWithoutAnExitRecord) 
   EXPECT_TRUE(aggregator.fork_episodes().empty());
 }
 
+// fork + exec (a shell starting a program, posix_spawn): the child no longer shares anything.
+TEST_F(ForkAttributionTest, ChildExecEndsTheEpisodeAndRenamesTheChild) {
+  Aggregator aggregator(tree.options());
+  aggregator.on_event(fork_event(kParent, kParentStart, kChild, kChildStart, "redis-server", 1 * kSecond));
+  aggregator.apply(SampleBuilder(2 * kSecond)
+                       .process(kParent, kParentStart, counters({{kShared, 1}}))
+                       .process(kChild, kChildStart, counters({{kShared, 2}})));
+  ASSERT_EQ(aggregator.fork_episodes().size(), 1u);
+  cw_event exec = event(CW_EV_EXEC, kChild, kChildStart, "gzip");
+  exec.ts_ns = 3 * kSecond;
+  aggregator.on_event(exec);
+  tree.add_process(kChild, kChildStart, "gzip", "/system.slice/redis.service");  // /proc agrees now
+  EXPECT_TRUE(aggregator.fork_episodes().empty());
+  auto ended = aggregator.fork_episodes(/*include_recently_ended=*/true);
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_EQ(ended[0].episode.ended_ns, 3 * kSecond);
+  EXPECT_EQ(ended[0].episode.copied_bytes(), 3 * kPage);
+  // Later copies by either side are no longer fork copies.
+  aggregator.apply(SampleBuilder(4 * kSecond)
+                       .process(kParent, kParentStart, counters({{kShared, 9}}))
+                       .process(kChild, kChildStart, counters({{kShared, 9}})));
+  EXPECT_EQ(comm_fork_bytes(aggregator, "redis-server"), 3 * kPage);
+  auto child = aggregator.process(ProcKey{kChild, kChildStart});
+  ASSERT_TRUE(child.has_value());
+  EXPECT_EQ(child->comm, "gzip");
+}
+
+// prctl(PR_SET_NAME) right after fork, after the daemon read the inherited name from /proc:
+// the rename record wins, and counts polled afterwards go to the new name.
+TEST_F(ForkAttributionTest, RenameRecordReplacesANameReadEarlierFromProc) {
+  Aggregator aggregator(tree.options());
+  tree.add_process(kChild, kChildStart, "redis-server", "/system.slice/redis.service");  // not renamed yet
+  aggregator.on_event(fork_event(kParent, kParentStart, kChild, kChildStart, "redis-server", 1 * kSecond));
+  aggregator.apply(SampleBuilder(2 * kSecond).process(kChild, kChildStart, counters({})));
+  ASSERT_EQ(aggregator.process(ProcKey{kChild, kChildStart})->comm, "redis-server");
+  aggregator.on_event(event(CW_EV_RENAME, kChild, kChildStart, "rdb-bgsave"));
+  tree.add_process(kChild, kChildStart, "rdb-bgsave", "/system.slice/redis.service");
+  aggregator.apply(SampleBuilder(3 * kSecond).process(kChild, kChildStart, counters({{kShared, 4}})));
+  EXPECT_EQ(aggregator.process(ProcKey{kChild, kChildStart})->comm, "rdb-bgsave");
+  const GroupRow* row = find_row(aggregator.metrics_snapshot()->comms, "rdb-bgsave");
+  ASSERT_NE(row, nullptr);
+  EXPECT_EQ(row->totals[copy_tally(CW_REASON_SHARED)], 4u);
+}
+
+TEST_F(ForkAttributionTest, ParentExecEndsEveryEpisodeItStarted) {
+  Aggregator aggregator(tree.options());
+  aggregator.on_event(fork_event(kParent, kParentStart, kChild, kChildStart, "redis-server", 1 * kSecond));
+  aggregator.on_event(fork_event(kParent, kParentStart, kChild + 1, kChildStart + 1, "redis-server", 1 * kSecond));
+  ASSERT_EQ(aggregator.fork_episodes().size(), 2u);
+  aggregator.on_event(event(CW_EV_EXEC, kParent, kParentStart, "redis-check"));
+  EXPECT_TRUE(aggregator.fork_episodes().empty());
+  EXPECT_EQ(aggregator.fork_episodes(/*include_recently_ended=*/true).size(), 2u);
+}
+
 }  // namespace
 }  // namespace cowwatch::model

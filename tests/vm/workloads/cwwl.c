@@ -2,6 +2,7 @@
 //
 //   cwwl [-n PAGES] [-t] WORKLOAD...      run workloads, one result line each
 //   cwwl list                             print the workload names
+//   cwwl --exec-tail PAGES                (internal: what workload `exec` execs)
 //
 // Environment: CWWL_CGROUP_ROOT (run each workload in ROOT/wl_<name>), CWWL_TMPDIR (file_private's
 // file, default /tmp), CWWL_ODIRECT_PATH (O_DIRECT target, default /dev/ram0 when it exists).
@@ -373,6 +374,38 @@ static void wl_vmsplice_ref(void) {
   observe("parent_minflt", write_pages(shared_buf, n_pages, 5));
 }
 
+// 9. fork + exec: the child lives through a daemon poll under its fork-time name, then execs this
+// binary through a symlink named wl_exec_image (comm = the file's name), which writes N zero-page
+// pages: N zero_page copies that must count under the new name, not the old one. The parent then
+// writes its pages: the child's old mm is gone, so N reuses and no fork copies.
+#define CWWL_EXEC_TAIL "--exec-tail"
+static int exec_body(void *arg) {
+  (void)arg;
+  usleep(1500 * 1000);  // > daemon.poll_interval: the daemon has seen this process as wl_exec_child
+  const char *dir = getenv("CWWL_TMPDIR") ? getenv("CWWL_TMPDIR") : "/tmp";
+  char link[256], pages[32];
+  snprintf(link, sizeof link, "%s/wl_exec_image", dir);
+  unlink(link);
+  if (symlink("/proc/self/exe", link) != 0) return 3;
+  snprintf(pages, sizeof pages, "%ld", n_pages);
+  execl(link, "wl_exec_image", CWWL_EXEC_TAIL, pages, (char *)NULL);
+  return 4;
+}
+
+static int exec_tail(long n) {  // the exec'd image: no result line, only its exit status
+  char *p = alloc_pages(n);
+  if (!p) return 5;
+  read_pages(p, n);
+  write_pages(p, n, 1);
+  return 0;
+}
+
+static void wl_exec(void) {
+  shared_buf = populated_pages(n_pages);
+  wait_child(fork_child("wl_exec_child", exec_body, NULL));
+  observe("parent_minflt", write_pages(shared_buf, n_pages, 3));
+}
+
 // 8. soft-dirty tracking (clear_refs 4) write-protects exclusive pages; writes: N reuses.
 static void wl_softdirty(void) {
   char *p = populated_pages(n_pages);
@@ -405,6 +438,7 @@ static const struct workload workloads[] = {
     {"pinned_pageout", "wl_pin_pageout", wl_pinned_pageout},
     {"vmsplice_ref", "wl_vsp_parent", wl_vmsplice_ref},
     {"softdirty", "wl_softdirty", wl_softdirty},
+    {"exec", "wl_exec_parent", wl_exec},
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -476,6 +510,7 @@ static void usage(void) {
 }
 
 int main(int argc, char **argv) {
+  if (argc == 3 && strcmp(argv[1], CWWL_EXEC_TAIL) == 0) return exec_tail(strtol(argv[2], NULL, 10));
   int opt;
   while ((opt = getopt(argc, argv, "n:t")) != -1) {
     if (opt == 'n')
