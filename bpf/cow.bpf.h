@@ -228,7 +228,7 @@ static __always_inline void cw_wp_exit(const struct vm_fault *vmf, bool btf)
 		bpf_get_current_comm(e->comm, sizeof(e->comm));
 	else
 		__builtin_memcpy(e->comm, owner_comm, sizeof(e->comm));
-	cw_submit(e);
+	cw_submit(e, anomaly);
 }
 
 /* Rung: fentry/fexit on do_wp_page. */

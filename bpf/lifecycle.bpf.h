@@ -153,7 +153,7 @@ int BPF_PROG(cw_sched_process_fork, struct task_struct *parent, struct task_stru
 	e->page_flags = has_pinned ? CW_PF_MM_HAS_PINNED : 0;
 	e->anomaly = pinned_vm > 0 || eager > 0;
 	BPF_CORE_READ_STR_INTO(&e->comm, parent, comm);
-	cw_submit(e);
+	cw_submit(e, true);
 	return 0;
 }
 
@@ -177,7 +177,7 @@ int BPF_PROG(cw_sched_process_exit, struct task_struct *p)
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	e->aux1 = (__u32)BPF_CORE_READ(p, exit_code);
 	BPF_CORE_READ_STR_INTO(&e->comm, p, group_leader, comm);
-	cw_submit(e);
+	cw_submit(e, true);
 	return 0;
 }
 
@@ -203,7 +203,7 @@ int BPF_PROG(cw_sched_process_exec)
 	e->actor_tgid = e->tgid;
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	cw_submit(e);
+	cw_submit(e, true);
 	return 0;
 }
 
@@ -231,7 +231,7 @@ int BPF_PROG(cw_task_rename, struct task_struct *task, const char *comm)
 	e->actor_tgid = bpf_get_current_pid_tgid() >> 32;
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), comm);
-	cw_submit(e);
+	cw_submit(e, true);
 	return 0;
 }
 

@@ -87,7 +87,7 @@ static __always_inline void cw_swap_done(const struct folio *folio, long ret)
 	e->page_flags = pinned ? CW_PF_MAYBE_PINNED : 0;
 	e->anomaly = pinned;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	cw_submit(e);
+	cw_submit(e, pinned);
 }
 
 /* Rung: fexit on add_to_swap or folio_alloc_swap (the loader sets the target and ret semantics). */
@@ -224,7 +224,7 @@ static __always_inline void cw_reclaim_list(struct list_head *head)
 	e->page_flags = CW_PF_MAYBE_PINNED;
 	e->anomaly = 1;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	cw_submit(e);
+	cw_submit(e, true);
 }
 
 /* unsigned int shrink_folio_list(struct list_head *folio_list, ...) */

@@ -78,7 +78,9 @@ static long emit_one(__u32 i, void *ctx)
 	if (prod_cfg.anomaly)
 		flags = BPF_RB_FORCE_WAKEUP;
 	else if (prod_cfg.force_every == 0)
-		flags = BPF_RB_NO_WAKEUP;
+		flags = prod_cfg.wake_bytes && bpf_ringbuf_query(&prod_ring, BPF_RB_AVAIL_DATA) >= prod_cfg.wake_bytes
+				? BPF_RB_FORCE_WAKEUP
+				: BPF_RB_NO_WAKEUP;
 	else if (prod_cfg.force_every == 0xffffffff)
 		flags = 0;
 	else

@@ -24,6 +24,7 @@ std::unique_ptr<Producer> Producer::load(const ProducerConfig& config, std::stri
   p->skel_->rodata->prod_cfg.batch = config.batch;
   p->skel_->rodata->prod_cfg.nprocs = config.nprocs;
   p->skel_->rodata->prod_cfg.force_every = config.force_every;
+  p->skel_->rodata->prod_cfg.wake_bytes = config.wake_bytes;
   p->skel_->rodata->prod_cfg.anomaly = config.anomaly ? 1 : 0;
   p->skel_->rodata->prod_cfg.tgid_base = config.tgid_base;
   bpf_map__set_max_entries(p->skel_->maps.prod_ring, config.ring_bytes);

@@ -14,6 +14,7 @@ struct ProducerConfig {
   uint32_t batch = 1000;        // records per run
   uint32_t nprocs = 1000;       // synthetic processes
   uint32_t force_every = 0;     // 0: NO_WAKEUP; N: FORCE_WAKEUP every N; UINT32_MAX: adaptive
+  uint32_t wake_bytes = 0;      // with force_every 0: FORCE_WAKEUP once this much is unread (0: never)
   bool anomaly = false;         // records are anomalies submitted with FORCE_WAKEUP
   uint32_t ring_bytes = 16u << 20;
   uint32_t tgid_base = 1000;

@@ -110,6 +110,9 @@ class BpfSession final : public KernelSession {
     skel_->rodata->cw_cfg.copy_exact = realization_.copy_exact;
     skel_->rodata->cw_cfg.reuse_exact = realization_.reuse_exact;
     skel_->rodata->cw_cfg.swap_ret_errno = realization_.swap_ret_errno;
+    // A quarter of each ring unread wakes the reader early (bpf/maps.bpf.h cw_submit).
+    skel_->rodata->cw_cfg.wake_bytes = options.event_mode == 0 ? 0 : options.ring_bytes / 4;
+    skel_->rodata->cw_cfg.ctl_wake_bytes = options.ctl_ring_bytes / 4;
     bpf_map__set_max_entries(skel_->maps.cw_procs, options.max_processes);
     // With events: anomalies nothing is ever reserved on the detail ring (anomalies go to the
     // control ring), so it is one page instead of ring_bytes of kernel memory that libbpf would
