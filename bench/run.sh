@@ -57,18 +57,27 @@ smoke)
   cat "$out"
   if [ $rc = 77 ]; then echo "note: cw_bench_consumer skipped (see above)"
   elif [ $rc != 0 ] || ! grep -q '^counts exact: yes' "$out"; then echo "FAIL: cw_bench_consumer"; exit 1; fi
+  set +e
+  "$here/daemon_scale.sh" --build-dir "$build" --processes 200 --scrapes 10 --idle 1 >"$out" 2>&1; rc=$?
+  set -e
+  cat "$out"
+  if [ $rc = 77 ]; then echo "note: daemon_scale.sh skipped (see above)"
+  elif [ $rc != 0 ] || ! grep -q '^/metrics wall latency' "$out"; then echo "FAIL: daemon_scale.sh"; exit 1; fi
   echo "bench smoke: ok"
   ;;
 host)
+  out=$(mktemp -d)
+  trap 'rm -rf "$out"' EXIT
   echo "##### aggregation and exposition (Google Benchmark)"
-  $nice_cmd "$bin/cw_bench_model" ${quick:+--benchmark_min_time=0.1}
+  $nice_cmd "$bin/cw_bench_model" ${quick:+--benchmark_min_time=0.1} 2>&1 | tee "$out/model.txt"
   echo; echo "##### consumer: capacity, wakeup policies, drops, overload, anomaly->alert latency"
-  $nice_cmd "$bin/cw_bench_consumer" $quick
+  $nice_cmd "$bin/cw_bench_consumer" $quick 2>&1 | tee "$out/consumer.txt"
   echo; echo "##### kernel side: fork+write storm on the host's tracepoint rung"
-  $nice_cmd "$bin/cw_bench_storm" $quick
+  $nice_cmd "$bin/cw_bench_storm" $quick 2>&1 | tee "$out/storm.txt"
   echo; echo "##### the whole daemon with real processes: RSS, idle CPU, /metrics latency"
-  if [ -n "$quick" ]; then "$here/daemon_scale.sh" --build-dir "$build" --processes 2000 --scrapes 50
-  else "$here/daemon_scale.sh" --build-dir "$build"; fi
+  if [ -n "$quick" ]; then procs=2000 scrapes=50; else procs=10000 scrapes=200; fi
+  "$here/daemon_scale.sh" --build-dir "$build" --processes $procs --scrapes $scrapes 2>&1 | tee "$out/scale.txt"
+  echo; "$here/summarize.sh" "$out"
   ;;
 vm)
   # Under TCG with 1 vCPU a COW fault takes ~60 us: fewer pages, more rounds.
