@@ -203,6 +203,17 @@ def merge_yaml(base, extra):
 
 
 @contextlib.contextmanager
+def paused(daemon):
+    """The daemon stopped (SIGSTOP) for the block: nothing drains its rings, so a storm inside
+    overflows them whatever the wakeup policy (a quarter-full ring wakes a running reader)."""
+    daemon.signal(signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        daemon.signal(signal.SIGCONT)
+
+
+@contextlib.contextmanager
 def running_daemon(binary, extra_yaml="", **kw):
     d = Daemon(binary, extra_yaml, **kw)
     try:

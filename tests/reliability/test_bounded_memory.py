@@ -33,7 +33,7 @@ def rss_kib(pid):
 
 def storm(d, comm):
     before = d.scrape()
-    with cwrel.ForkWorkload(comm) as w:
+    with cwrel.ForkWorkload(comm) as w, cwrel.paused(d):  # exit records overflow the control ring
         w.fork(FORKS)
         w.release()
     host_before = cwrel.metric_sum(before, "cowwatch_forks_total")
