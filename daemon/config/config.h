@@ -26,6 +26,8 @@ enum class LogLevel { kDebug, kInfo, kWarning, kError };
 // bpf.events: which detail records the BPF side puts on the ring buffer
 // (cw_bpf_config.event_mode: 0, 1, 2).
 enum class EventDetail { kAnomalies = 0, kSample = 1, kAll = 2 };
+// The rung the do_wp_page hooks (and the exact copy marker) try first.
+enum class ProbeRung { kFentry = 0, kKprobe = 1 };
 
 struct DaemonConfig {
   Duration poll_interval{};   // per-process counters read from BPF maps this often
@@ -58,6 +60,7 @@ struct BpfConfig {
 struct ProbesConfig {
   std::set<cw_hook> required;  // hooks that --strict requires
   std::set<cw_hook> disabled;  // hooks never attached
+  ProbeRung prefer = ProbeRung::kFentry;
   bool operator==(const ProbesConfig&) const = default;
 };
 
@@ -110,6 +113,8 @@ std::string to_yaml(const Config& config);
 const char* log_level_name(LogLevel level);
 const char* event_detail_name(EventDetail detail);
 const char* config_hook_name(cw_hook hook);
+const char* probe_rung_name(ProbeRung rung);
+std::optional<ProbeRung> parse_probe_rung(std::string_view name);
 std::optional<LogLevel> parse_log_level(std::string_view name);
 std::optional<EventDetail> parse_event_detail(std::string_view name);
 std::optional<cw_hook> parse_config_hook(std::string_view name);

@@ -79,6 +79,7 @@ std::string to_yaml(const Config& c) {
   hooks(out, c.probes.required);
   out << YAML::Key << "disabled" << YAML::Value;
   hooks(out, c.probes.disabled);
+  out << YAML::Key << "prefer" << YAML::Value << probe_rung_name(c.probes.prefer);
   out << YAML::EndMap;
 
   out << YAML::Key << "control_socket" << YAML::Value << YAML::BeginMap;

@@ -7,6 +7,7 @@ namespace {
 
 constexpr std::array<const char*, 4> kLogLevels = {"debug", "info", "warning", "error"};
 constexpr std::array<const char*, 3> kEventDetails = {"anomalies", "sample", "all"};
+constexpr std::array<const char*, 2> kProbeRungs = {"fentry", "kprobe"};
 // Keep in sync with enum cw_hook (bpf/cowwatch.h) and daemon/probe/plan.cpp hook_name().
 constexpr std::array<const char*, CW_HOOK_COUNT> kHooks = {
     "wp_fault", "cow_copy", "cow_reuse", "gup_unshare", "swap_add", "fork", "exit"};
@@ -26,6 +27,8 @@ const char* event_detail_name(EventDetail detail) {
   return kEventDetails.at(static_cast<size_t>(detail));
 }
 const char* config_hook_name(cw_hook hook) { return kHooks.at(static_cast<size_t>(hook)); }
+const char* probe_rung_name(ProbeRung rung) { return kProbeRungs.at(static_cast<size_t>(rung)); }
+std::optional<ProbeRung> parse_probe_rung(std::string_view name) { return find_name<ProbeRung>(kProbeRungs, name); }
 
 std::optional<LogLevel> parse_log_level(std::string_view name) {
   return find_name<LogLevel>(kLogLevels, name);

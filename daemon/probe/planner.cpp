@@ -100,19 +100,27 @@ Realization make_plan(KernelProbe& k, const PlannerOptions& options) {
     HookPlan& hp = out.plan.hooks[CW_HOOK_WP_FAULT];
     Ladder l(hp, options);
     if (!disabled(CW_HOOK_WP_FAULT, l)) {
-      if (try_tracing(k, l, "do_wp_page", true, true, {"cw_fentry_do_wp_page", "cw_fexit_do_wp_page"})) {
+      auto fentry = [&] {
+        if (!try_tracing(k, l, "do_wp_page", true, true, {"cw_fentry_do_wp_page", "cw_fexit_do_wp_page"}))
+          return false;
         l.choose(Strategy::kFentry, "do_wp_page", true,
                  "exact unless BPF recursion protection skips a run (exported as "
-                 "cowwatch_events_dropped_total{cause=\"bpf_recursion\"})");
+                 "cowwatch_events_dropped_total{cause=\"bpf_recursion\"}; fully preemptible kernels: "
+                 "probes.prefer: kprobe)");
         add(Kind::kTracing, "cw_fentry_do_wp_page", "do_wp_page", CW_HOOK_WP_FAULT);
         add(Kind::kTracing, "cw_fexit_do_wp_page", "do_wp_page", CW_HOOK_WP_FAULT);
-        wp_exact = true;
-      } else if (auto sym = try_kprobe(k, l, "do_wp_page", true, true,
-                                       {"cw_kprobe_do_wp_page", "cw_kretprobe_do_wp_page"});
-                 !sym.empty()) {
-        l.choose(Strategy::kKprobe, sym, true, "exact (kretprobe instances are sized by the kernel)");
+        return true;
+      };
+      auto kprobe = [&] {
+        auto sym = try_kprobe(k, l, "do_wp_page", true, true, {"cw_kprobe_do_wp_page", "cw_kretprobe_do_wp_page"});
+        if (sym.empty()) return false;
+        l.choose(Strategy::kKprobe, sym, true,
+                 "exact (handlers run with preemption off; kretprobe instances are sized by the kernel)");
         add(Kind::kKprobe, "cw_kprobe_do_wp_page", sym, CW_HOOK_WP_FAULT);
         add(Kind::kKretprobe, "cw_kretprobe_do_wp_page", sym, CW_HOOK_WP_FAULT);
+        return true;
+      };
+      if (options.prefer_kprobe ? kprobe() || fentry() : fentry() || kprobe()) {
         wp_exact = true;
       } else if (!options.vetoed.count("cw_page_fault_user")) {
         TrialResult r = k.trial_raw_tracepoint("page_fault_user");
@@ -133,19 +141,25 @@ Realization make_plan(KernelProbe& k, const PlannerOptions& options) {
   {
     HookPlan& hp = out.plan.hooks[CW_HOOK_COW_COPY];
     Ladder l(hp, options);
+    auto fexit = [&] {
+      if (!try_tracing(k, l, "wp_page_copy", false, true, {"cw_fexit_wp_page_copy"})) return false;
+      l.choose(Strategy::kFentry, "wp_page_copy", true,
+               "exact for write faults (VM_FAULT_WRITE); unshare copies by the pfn compare, which "
+               "wp_page_copy's return value cannot tell from a raced no-op");
+      add(Kind::kTracing, "cw_fexit_wp_page_copy", "wp_page_copy", CW_HOOK_COW_COPY);
+      return true;
+    };
+    auto kretprobe = [&] {
+      auto sym = try_kprobe(k, l, "wp_page_copy", false, true, {"cw_kretprobe_wp_page_copy"});
+      if (sym.empty()) return false;
+      l.choose(Strategy::kKprobe, sym, true, "exact");
+      add(Kind::kKretprobe, "cw_kretprobe_wp_page_copy", sym, CW_HOOK_COW_COPY);
+      return true;
+    };
     if (!disabled(CW_HOOK_COW_COPY, l)) {
       if (!wp_exact) {
         l.reject(Strategy::kFentry, "wp_page_copy", needs_wp);
-      } else if (try_tracing(k, l, "wp_page_copy", false, true, {"cw_fexit_wp_page_copy"})) {
-        l.choose(Strategy::kFentry, "wp_page_copy", true,
-                 "exact for write faults (VM_FAULT_WRITE); unshare copies by the pfn compare, which "
-                 "wp_page_copy's return value cannot tell from a raced no-op");
-        add(Kind::kTracing, "cw_fexit_wp_page_copy", "wp_page_copy", CW_HOOK_COW_COPY);
-        out.copy_exact = true;
-      } else if (auto sym = try_kprobe(k, l, "wp_page_copy", false, true, {"cw_kretprobe_wp_page_copy"});
-                 !sym.empty()) {
-        l.choose(Strategy::kKprobe, sym, true, "exact");
-        add(Kind::kKretprobe, "cw_kretprobe_wp_page_copy", sym, CW_HOOK_COW_COPY);
+      } else if (options.prefer_kprobe ? kretprobe() || fexit() : fexit() || kretprobe()) {
         out.copy_exact = true;
       } else {
         l.choose(Strategy::kDerived, "do_wp_page pfn compare", true,

@@ -25,6 +25,7 @@ struct Attachment {
 struct PlannerOptions {
   std::set<cw_hook> disabled;                // hooks switched off by config
   std::map<std::string, std::string> vetoed; // program name -> why it cannot be used (load failed)
+  bool prefer_kprobe = false;                // do_wp_page and wp_page_copy: kprobe rung first
 };
 
 struct Realization {

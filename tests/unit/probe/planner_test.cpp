@@ -200,6 +200,19 @@ TEST(Planner, HostKernelIsTruthfullyDegraded) {
     EXPECT_EQ(a.kind, Attachment::Kind::kRawTracepoint) << a.program << " cannot attach on this kernel";
 }
 
+TEST(Planner, PreferKprobeTriesTheKprobeRungFirst) {
+  FakeKernel k = debian_61();
+  PlannerOptions o;
+  o.prefer_kprobe = true;
+  Realization r = make_plan(k, o);
+  EXPECT_EQ(r.plan.hooks[CW_HOOK_WP_FAULT].strategy, Strategy::kKprobe);
+  EXPECT_TRUE(attaches(r, "cw_kprobe_do_wp_page", "do_wp_page"));
+  EXPECT_TRUE(attaches(r, "cw_kretprobe_do_wp_page", "do_wp_page"));
+  EXPECT_FALSE(attaches(r, "cw_fexit_do_wp_page", "do_wp_page"));
+  EXPECT_EQ(r.plan.hooks[CW_HOOK_COW_COPY].strategy, Strategy::kKprobe);  // the copy marker too
+  EXPECT_TRUE(r.copy_exact);
+}
+
 TEST(Planner, VetoedProgramFallsToTheNextRung) {
   FakeKernel k = debian_61();
   PlannerOptions o;
