@@ -184,10 +184,12 @@ void reap_dead_entries(Runtime& rt, const ingest::KernelSample& sample) {
 void poll(Runtime& rt) {
   drain(rt);  // exits first, so their final counters are folded before the sample
   ingest::KernelSample sample = rt.session->sample();
-  rt.aggregator->apply(sample);
-  reap_dead_entries(rt, sample);
+  // Self-monitoring first: a scrape between these steps must never show the model's new counts
+  // (e.g. forks) with the drops and records that came with them still at their old values.
   rt.self->update_from_sample(sample);
   rt.self->set_events_received(rt.aggregator->events_received());
+  rt.aggregator->apply(sample);
+  reap_dead_entries(rt, sample);
   rt.self->set_tracked_processes(rt.aggregator->tracked_processes());
   rt.self->set_vmstat(model::ProcReader("/proc").selfcheck_vmstat());
   rt.backend->publish_sample_stats(sample);

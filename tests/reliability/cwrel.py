@@ -208,9 +208,20 @@ def paused(daemon):
     overflows them whatever the wakeup policy (a quarter-full ring wakes a running reader)."""
     daemon.signal(signal.SIGSTOP)
     try:
+        deadline = time.monotonic() + 5
+        while process_state(daemon.pid) != "T":  # the stop is asynchronous: wait until it holds
+            if time.monotonic() > deadline:
+                raise AssertionError(f"cowwatchd (pid {daemon.pid}) did not stop: state {process_state(daemon.pid)}")
+            time.sleep(0.01)
         yield
     finally:
         daemon.signal(signal.SIGCONT)
+
+
+def process_state(pid):
+    """The state letter of /proc/PID/stat (R, S, T, ...)."""
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
 
 
 @contextlib.contextmanager
