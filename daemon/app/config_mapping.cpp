@@ -10,7 +10,7 @@ loader::KernelOptions kernel_options(const config::Config& c) {
   k.ctl_ring_bytes = static_cast<uint32_t>(c.bpf.control_ring_size);
   k.max_processes = c.limits.max_tracked_processes;
   k.disabled_hooks = c.probes.disabled;
-  k.prefer_kprobe = c.probes.prefer == config::ProbeRung::kKprobe;
+  k.prefer = static_cast<int>(c.probes.prefer);
   return k;
 }
 

@@ -27,7 +27,8 @@ enum class LogLevel { kDebug, kInfo, kWarning, kError };
 // (cw_bpf_config.event_mode: 0, 1, 2).
 enum class EventDetail { kAnomalies = 0, kSample = 1, kAll = 2 };
 // The rung the do_wp_page hooks (and the exact copy marker) try first.
-enum class ProbeRung { kFentry = 0, kKprobe = 1 };
+// auto: kprobe where the kernel preempts BPF programs (preemption model full, lazy or rt), else fentry.
+enum class ProbeRung { kAuto = 0, kFentry = 1, kKprobe = 2 };
 
 struct DaemonConfig {
   Duration poll_interval{};   // per-process counters read from BPF maps this often
@@ -60,7 +61,7 @@ struct BpfConfig {
 struct ProbesConfig {
   std::set<cw_hook> required;  // hooks that --strict requires
   std::set<cw_hook> disabled;  // hooks never attached
-  ProbeRung prefer = ProbeRung::kFentry;
+  ProbeRung prefer = ProbeRung::kAuto;
   bool operator==(const ProbesConfig&) const = default;
 };
 

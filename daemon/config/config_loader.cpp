@@ -307,7 +307,7 @@ void read_probes(const Reader& r, const Field& section, ProbesConfig& out) {
   r.for_each_key(section, {"required", "disabled", "prefer"}, [&](std::string_view key, const Field& f) {
     if (key == "required") out.required = hook_list(r, f);
     if (key == "disabled") out.disabled = hook_list(r, f);
-    if (key == "prefer") out.prefer = f.choice(parse_probe_rung, {"fentry", "kprobe"});
+    if (key == "prefer") out.prefer = f.choice(parse_probe_rung, {"auto", "fentry", "kprobe"});
   });
   for (cw_hook hook : out.required) {
     if (out.disabled.count(hook)) {

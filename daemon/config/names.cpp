@@ -7,7 +7,7 @@ namespace {
 
 constexpr std::array<const char*, 4> kLogLevels = {"debug", "info", "warning", "error"};
 constexpr std::array<const char*, 3> kEventDetails = {"anomalies", "sample", "all"};
-constexpr std::array<const char*, 2> kProbeRungs = {"fentry", "kprobe"};
+constexpr std::array<const char*, 3> kProbeRungs = {"auto", "fentry", "kprobe"};
 // Keep in sync with enum cw_hook (bpf/cowwatch.h) and daemon/probe/plan.cpp hook_name().
 constexpr std::array<const char*, CW_HOOK_COUNT> kHooks = {
     "wp_fault", "cow_copy", "cow_reuse", "gup_unshare", "swap_add", "fork", "exit"};

@@ -32,6 +32,9 @@ class KernelProbe {
   virtual TrialResult trial_fentry(const std::string& func, bool fexit) = 0;
   virtual TrialResult trial_kprobe(const std::string& symbol, bool retprobe) = 0;
   virtual TrialResult trial_raw_tracepoint(const std::string& name) = 0;
+  // The preemption model in force: "none", "voluntary", "full", "lazy", "rt", or "" when unknown.
+  // Under full/lazy/rt a BPF trampoline program can be preempted mid-run.
+  virtual std::string preemption_model() { return ""; }
 };
 
 // The probe of the running kernel (needs CAP_BPF/CAP_PERFMON or root for the trials).

@@ -94,6 +94,17 @@ Realization make_plan(KernelProbe& k, const PlannerOptions& options) {
     out.attachments.push_back({kind, program, target, hook});
   };
 
+  // Trampoline programs run with preemption on: where the kernel preempts them (full, lazy, rt), a
+  // run preempted mid-body makes other tasks' runs of it on that CPU skip (recursion misses,
+  // measured on 7.2: docs/performance.md); kprobe handlers run with preemption off.
+  const std::string preemption = k.preemption_model();
+  const bool preempts_bpf = preemption == "full" || preemption == "lazy" || preemption == "rt";
+  const bool prefer_kprobe = options.prefer == PlannerOptions::kKprobe ||
+                             (options.prefer == PlannerOptions::kAuto && preempts_bpf);
+  const std::string why_kprobe = options.prefer == PlannerOptions::kKprobe
+                                     ? "probes.prefer: kprobe"
+                                     : "preemption model " + preemption + " preempts trampoline programs";
+
   // wp_fault: do_wp_page entry+exit. Everything about COW decisions derives from it.
   bool wp_exact = false;
   {
@@ -120,7 +131,8 @@ Realization make_plan(KernelProbe& k, const PlannerOptions& options) {
         add(Kind::kKretprobe, "cw_kretprobe_do_wp_page", sym, CW_HOOK_WP_FAULT);
         return true;
       };
-      if (options.prefer_kprobe ? kprobe() || fentry() : fentry() || kprobe()) {
+      if (prefer_kprobe) l.reject(Strategy::kFentry, "do_wp_page", "tried after kprobe: " + why_kprobe);
+      if (prefer_kprobe ? kprobe() || fentry() : fentry() || kprobe()) {
         wp_exact = true;
       } else if (!options.vetoed.count("cw_page_fault_user")) {
         TrialResult r = k.trial_raw_tracepoint("page_fault_user");
@@ -159,7 +171,7 @@ Realization make_plan(KernelProbe& k, const PlannerOptions& options) {
     if (!disabled(CW_HOOK_COW_COPY, l)) {
       if (!wp_exact) {
         l.reject(Strategy::kFentry, "wp_page_copy", needs_wp);
-      } else if (options.prefer_kprobe ? kretprobe() || fexit() : fexit() || kretprobe()) {
+      } else if (prefer_kprobe ? kretprobe() || fexit() : fexit() || kretprobe()) {
         out.copy_exact = true;
       } else {
         l.choose(Strategy::kDerived, "do_wp_page pfn compare", true,

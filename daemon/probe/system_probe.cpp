@@ -54,6 +54,31 @@ class SystemProbe final : public KernelProbe {
     return u.release;
   }
 
+  // debugfs names the mode in force in parentheses ("none (voluntary) full"); without debugfs,
+  // the build's default (/boot/config-<release>) unless the command line chose (preempt=).
+  std::string preemption_model() override {
+    std::ifstream dbg("/sys/kernel/debug/sched/preempt");
+    std::string line;
+    if (dbg && std::getline(dbg, line)) {
+      auto open = line.find('('), close = line.find(')');
+      if (open != std::string::npos && close > open) return line.substr(open + 1, close - open - 1);
+    }
+    std::ifstream cmdline("/proc/cmdline");
+    std::string word;
+    while (cmdline >> word)
+      if (word.rfind("preempt=", 0) == 0) return word.substr(8);
+    std::ifstream config("/boot/config-" + kernel_release());
+    std::string model;
+    while (std::getline(config, line)) {
+      if (line == "CONFIG_PREEMPT_RT=y") return "rt";
+      if (line == "CONFIG_PREEMPT_LAZY=y") model = "lazy";
+      if (line == "CONFIG_PREEMPT=y" && model.empty()) model = "full";
+      if (line == "CONFIG_PREEMPT_VOLUNTARY=y" && model.empty()) model = "voluntary";
+      if (line == "CONFIG_PREEMPT_NONE=y" && model.empty()) model = "none";
+    }
+    return model;
+  }
+
   bool has_btf_func(const std::string& name) override { return func_id(name) > 0; }
 
   std::string btf_func_return_kind(const std::string& name) override {

@@ -15,6 +15,7 @@ namespace {
 struct FakeKernel : KernelProbe {
   std::string release = "fake";
   std::map<std::string, std::string> btf;        // FUNC name -> return kind
+  std::string preemption;                         // preemption_model(): "" unknown
   std::set<std::string> kallsyms;                 // text symbols, full names
   std::map<std::string, TrialResult> fentry_fail; // "func" or "func/fexit" -> failure
   std::map<std::string, TrialResult> kprobe_fail; // symbol -> failure
@@ -24,6 +25,7 @@ struct FakeKernel : KernelProbe {
 
   std::string kernel_release() override { return release; }
   bool has_btf_func(const std::string& n) override { return btf.count(n) > 0; }
+  std::string preemption_model() override { return preemption; }
   std::string btf_func_return_kind(const std::string& n) override {
     auto it = btf.find(n);
     return it == btf.end() ? "" : it->second;
@@ -203,7 +205,7 @@ TEST(Planner, HostKernelIsTruthfullyDegraded) {
 TEST(Planner, PreferKprobeTriesTheKprobeRungFirst) {
   FakeKernel k = debian_61();
   PlannerOptions o;
-  o.prefer_kprobe = true;
+  o.prefer = PlannerOptions::kKprobe;
   Realization r = make_plan(k, o);
   EXPECT_EQ(r.plan.hooks[CW_HOOK_WP_FAULT].strategy, Strategy::kKprobe);
   EXPECT_TRUE(attaches(r, "cw_kprobe_do_wp_page", "do_wp_page"));
@@ -211,6 +213,22 @@ TEST(Planner, PreferKprobeTriesTheKprobeRungFirst) {
   EXPECT_FALSE(attaches(r, "cw_fexit_do_wp_page", "do_wp_page"));
   EXPECT_EQ(r.plan.hooks[CW_HOOK_COW_COPY].strategy, Strategy::kKprobe);  // the copy marker too
   EXPECT_TRUE(r.copy_exact);
+}
+
+TEST(Planner, AutoPrefersKprobeOnlyWhereTheKernelPreemptsBpfPrograms) {
+  FakeKernel lazy = debian_72();
+  lazy.preemption = "lazy";
+  Realization r = make_plan(lazy, {});
+  EXPECT_EQ(r.plan.hooks[CW_HOOK_WP_FAULT].strategy, Strategy::kKprobe);
+  EXPECT_NE(outcomes(r.plan.hooks[CW_HOOK_WP_FAULT]).find("preemption model lazy"), std::string::npos);
+
+  FakeKernel voluntary = debian_612();
+  voluntary.preemption = "voluntary";
+  EXPECT_EQ(make_plan(voluntary, {}).plan.hooks[CW_HOOK_WP_FAULT].strategy, Strategy::kFentry);
+
+  PlannerOptions fentry;  // probes.prefer: fentry overrides the detection
+  fentry.prefer = PlannerOptions::kFentry;
+  EXPECT_EQ(make_plan(lazy, fentry).plan.hooks[CW_HOOK_WP_FAULT].strategy, Strategy::kFentry);
 }
 
 TEST(Planner, VetoedProgramFallsToTheNextRung) {
