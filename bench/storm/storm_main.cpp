@@ -133,7 +133,7 @@ int run(const Args& a) {
   options.ring_bytes = uint32_t(defaults.bpf.ring_buffer_size);
   options.ctl_ring_bytes = uint32_t(defaults.bpf.control_ring_size);
   options.max_processes = defaults.limits.max_tracked_processes;
-  options.prefer = a.prefer_kprobe ? 2 : 0;
+  options.prefer = a.prefer_kprobe ? probe::RungPreference::kKprobe : probe::RungPreference::kAuto;
   const uint64_t drain_ns = uint64_t(defaults.daemon.drain_interval.count());
   const uint64_t poll_ns = uint64_t(defaults.daemon.poll_interval.count());
 

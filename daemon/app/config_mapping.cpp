@@ -10,7 +10,11 @@ loader::KernelOptions kernel_options(const config::Config& c) {
   k.ctl_ring_bytes = static_cast<uint32_t>(c.bpf.control_ring_size);
   k.max_processes = c.limits.max_tracked_processes;
   k.disabled_hooks = c.probes.disabled;
-  k.prefer = static_cast<int>(c.probes.prefer);
+  switch (c.probes.prefer) {
+    case config::ProbeRung::kAuto: k.prefer = probe::RungPreference::kAuto; break;
+    case config::ProbeRung::kFentry: k.prefer = probe::RungPreference::kFentry; break;
+    case config::ProbeRung::kKprobe: k.prefer = probe::RungPreference::kKprobe; break;
+  }
   return k;
 }
 

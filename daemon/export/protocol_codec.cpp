@@ -302,62 +302,43 @@ static bool plan_from_json_unchecked(const json& j, probe::ProbePlan* out, std::
   return true;
 }
 
-bool event_from_json(const json& j, cw_event* out, std::string* error) {
-  // Members of the wrong JSON type throw in nlohmann::json's get/value: a decoding error, not a
-  // crash (found by the fuzz targets).
+namespace {
+
+// Members of the wrong JSON type throw in nlohmann::json's get/value: a decoding error, not a
+// crash (found by the fuzz targets).
+template <class Decode>
+bool guarded(std::string* error, Decode decode) {
   try {
-    return event_from_json_unchecked(j, out, error);
+    return decode();
   } catch (const json::exception& e) {
     if (error) *error = std::string("malformed record: ") + e.what();
     return false;
   }
+}
+
+}  // namespace
+
+bool event_from_json(const json& j, cw_event* out, std::string* error) {
+  return guarded(error, [&] { return event_from_json_unchecked(j, out, error); });
 }
 
 bool counters_from_json(const json& j, const std::vector<int>& column_map, cw_counters* out,
                         std::string* error) {
-  // Members of the wrong JSON type throw in nlohmann::json's get/value: a decoding error, not a
-  // crash (found by the fuzz targets).
-  try {
-    return counters_from_json_unchecked(j, column_map, out, error);
-  } catch (const json::exception& e) {
-    if (error) *error = std::string("malformed record: ") + e.what();
-    return false;
-  }
+  return guarded(error, [&] { return counters_from_json_unchecked(j, column_map, out, error); });
 }
 
 bool sample_from_json(const json& j, const std::vector<int>& column_map, ingest::KernelSample* out,
                       std::string* error) {
-  // Members of the wrong JSON type throw in nlohmann::json's get/value: a decoding error, not a
-  // crash (found by the fuzz targets).
-  try {
-    return sample_from_json_unchecked(j, column_map, out, error);
-  } catch (const json::exception& e) {
-    if (error) *error = std::string("malformed record: ") + e.what();
-    return false;
-  }
+  return guarded(error, [&] { return sample_from_json_unchecked(j, column_map, out, error); });
 }
 
 bool exit_flush_from_json(const json& j, const std::vector<int>& column_map,
                           ingest::ProcessCounters* out, std::string* error) {
-  // Members of the wrong JSON type throw in nlohmann::json's get/value: a decoding error, not a
-  // crash (found by the fuzz targets).
-  try {
-    return exit_flush_from_json_unchecked(j, column_map, out, error);
-  } catch (const json::exception& e) {
-    if (error) *error = std::string("malformed record: ") + e.what();
-    return false;
-  }
+  return guarded(error, [&] { return exit_flush_from_json_unchecked(j, column_map, out, error); });
 }
 
 bool plan_from_json(const json& j, probe::ProbePlan* out, std::string* error) {
-  // Members of the wrong JSON type throw in nlohmann::json's get/value: a decoding error, not a
-  // crash (found by the fuzz targets).
-  try {
-    return plan_from_json_unchecked(j, out, error);
-  } catch (const json::exception& e) {
-    if (error) *error = std::string("malformed record: ") + e.what();
-    return false;
-  }
+  return guarded(error, [&] { return plan_from_json_unchecked(j, out, error); });
 }
 
 }  // namespace cowwatch::control

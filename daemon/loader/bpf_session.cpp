@@ -53,7 +53,7 @@ class BpfSession final : public KernelSession {
     std::unique_ptr<probe::KernelProbe> kernel = probe::make_system_probe();
     probe::PlannerOptions planner_options;
     planner_options.disabled = options.disabled_hooks;
-    planner_options.prefer = static_cast<probe::PlannerOptions::Prefer>(options.prefer);
+    planner_options.prefer = options.prefer;
     // Each round vetoes at least one program, so this ends; 16 is far above the program count.
     for (int round = 0; round < 16; round++) {
       realization_ = probe::make_plan(*kernel, planner_options);

@@ -22,7 +22,7 @@ struct KernelOptions {
   uint32_t ctl_ring_bytes = 1u << 20;   // fork/exit/anomaly ring
   uint32_t max_processes = 32768;       // per-process counter map capacity
   std::set<cw_hook> disabled_hooks;     // hooks never attached ("disabled by config")
-  int prefer = 0;                       // do_wp_page rung first: 0 auto, 1 fentry, 2 kprobe (config::ProbeRung)
+  probe::RungPreference prefer = probe::RungPreference::kAuto;  // do_wp_page: rung tried first
 };
 
 using EventSink = std::function<void(const cw_event&)>;

@@ -11,6 +11,10 @@
 
 namespace cowwatch::probe {
 
+// Which rung the do_wp_page hooks (and the copy marker) try first. kAuto: kprobe where the kernel
+// preempts BPF programs (preemption model full, lazy or rt), else fentry.
+enum class RungPreference { kAuto, kFentry, kKprobe };
+
 enum class Strategy {
   kFentry,        // fentry/fexit trampoline on the exact function
   kKprobe,        // kprobe/kretprobe on the exact function (or a .part/.isra/.constprop clone)

@@ -99,9 +99,9 @@ Realization make_plan(KernelProbe& k, const PlannerOptions& options) {
   // measured on 7.2: docs/performance.md); kprobe handlers run with preemption off.
   const std::string preemption = k.preemption_model();
   const bool preempts_bpf = preemption == "full" || preemption == "lazy" || preemption == "rt";
-  const bool prefer_kprobe = options.prefer == PlannerOptions::kKprobe ||
-                             (options.prefer == PlannerOptions::kAuto && preempts_bpf);
-  const std::string why_kprobe = options.prefer == PlannerOptions::kKprobe
+  const bool prefer_kprobe = options.prefer == RungPreference::kKprobe ||
+                             (options.prefer == RungPreference::kAuto && preempts_bpf);
+  const std::string why_kprobe = options.prefer == RungPreference::kKprobe
                                      ? "probes.prefer: kprobe"
                                      : "preemption model " + preemption + " preempts trampoline programs";
 
@@ -301,21 +301,25 @@ Realization make_plan(KernelProbe& k, const PlannerOptions& options) {
   if (out.plan.hooks[CW_HOOK_FORK].strategy != Strategy::kUnavailable) {
     HookPlan& hp = out.plan.hooks[CW_HOOK_FORK];
     Ladder l(hp, options);
-    // exec ends a fork episode: the exec'ing side drops the shared memory.
-    if (!l.vetoed("cw_sched_process_exec", Strategy::kTracepoint, "sched_process_exec") &&
-        k.trial_raw_tracepoint("sched_process_exec").ok()) {
-      add(Kind::kRawTracepoint, "cw_sched_process_exec", "sched_process_exec", CW_HOOK_FORK);
-      hp.accuracy += "; an exec on either side ends the fork episode (raw tracepoint sched_process_exec)";
-    } else {
-      hp.accuracy += "; exec is not seen: episodes end at exit only";
-    }
-    // Renames (prctl PR_SET_NAME right after fork, exec): counts go to the name the process has.
-    if (!l.vetoed("cw_task_rename", Strategy::kTracepoint, "task_rename") &&
-        k.trial_raw_tracepoint("task_rename").ok()) {
-      add(Kind::kRawTracepoint, "cw_task_rename", "task_rename", CW_HOOK_FORK);
-      hp.accuracy += "; renames seen as they happen (raw tracepoint task_rename)";
-    } else {
-      hp.accuracy += "; renames are not seen: names come from /proc when a process is first polled";
+    // Process lifecycle beside fork: an exec ends a fork episode (the exec'ing side drops the
+    // shared memory); renames (prctl right after fork, exec) keep counts under the current name.
+    struct Extra {
+      const char* program;
+      const char* tracepoint;
+      const char* seen;
+      const char* unseen;
+    };
+    for (const Extra& x : {Extra{"cw_sched_process_exec", "sched_process_exec",
+                                 "an exec on either side ends the fork episode",
+                                 "exec is not seen: episodes end at exit only"},
+                           Extra{"cw_task_rename", "task_rename", "renames seen as they happen",
+                                 "renames are not seen: names come from /proc when a process is first polled"}}) {
+      if (!l.vetoed(x.program, Strategy::kTracepoint, x.tracepoint) && k.trial_raw_tracepoint(x.tracepoint).ok()) {
+        add(Kind::kRawTracepoint, x.program, x.tracepoint, CW_HOOK_FORK);
+        hp.accuracy += std::string("; ") + x.seen + " (raw tracepoint " + x.tracepoint + ")";
+      } else {
+        hp.accuracy += std::string("; ") + x.unseen;
+      }
     }
     std::string alloc;
     for (const char* f : {"vma_alloc_folio_noprof", "vma_alloc_folio"})

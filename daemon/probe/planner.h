@@ -25,9 +25,7 @@ struct Attachment {
 struct PlannerOptions {
   std::set<cw_hook> disabled;                // hooks switched off by config
   std::map<std::string, std::string> vetoed; // program name -> why it cannot be used (load failed)
-  // Which rung do_wp_page and wp_page_copy try first. kAuto: kprobe when KernelProbe reports a
-  // preemption model that preempts BPF programs (full, lazy, rt), else fentry.
-  enum Prefer { kAuto = 0, kFentry = 1, kKprobe = 2 } prefer = kAuto;
+  RungPreference prefer = RungPreference::kAuto;  // do_wp_page and wp_page_copy
 };
 
 struct Realization {

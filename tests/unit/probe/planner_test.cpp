@@ -205,7 +205,7 @@ TEST(Planner, HostKernelIsTruthfullyDegraded) {
 TEST(Planner, PreferKprobeTriesTheKprobeRungFirst) {
   FakeKernel k = debian_61();
   PlannerOptions o;
-  o.prefer = PlannerOptions::kKprobe;
+  o.prefer = RungPreference::kKprobe;
   Realization r = make_plan(k, o);
   EXPECT_EQ(r.plan.hooks[CW_HOOK_WP_FAULT].strategy, Strategy::kKprobe);
   EXPECT_TRUE(attaches(r, "cw_kprobe_do_wp_page", "do_wp_page"));
@@ -227,7 +227,7 @@ TEST(Planner, AutoPrefersKprobeOnlyWhereTheKernelPreemptsBpfPrograms) {
   EXPECT_EQ(make_plan(voluntary, {}).plan.hooks[CW_HOOK_WP_FAULT].strategy, Strategy::kFentry);
 
   PlannerOptions fentry;  // probes.prefer: fentry overrides the detection
-  fentry.prefer = PlannerOptions::kFentry;
+  fentry.prefer = RungPreference::kFentry;
   EXPECT_EQ(make_plan(lazy, fentry).plan.hooks[CW_HOOK_WP_FAULT].strategy, Strategy::kFentry);
 }
 
