@@ -13,6 +13,10 @@ Selectors
 
 Kernels: ".*" (all), a regex on `uname -r`, or a version bound such as ">=6.12" / "<6.12".
 
+Expected values: a number, or the workload's own observation of the same thing: "wl:KEY" (or
+"wl:A+wl:B"), e.g. an oracle workload that derived from /proc/PID/pagemap and /proc/kpageflags how
+many of its pages the kernel copied and why. The tolerance applies around that value.
+
 Tolerance: the measured value must lie in [expected - lo, expected + hi]. Sources of slack:
   * noise of the measured process itself: the runner/child writes its own stack and data pages,
     COW-shared with its parent: ≈ 8 faults per fork (kernel-facts.md §5, baseline_fork); a child
@@ -67,7 +71,7 @@ HOOK_OF_METRIC = {
 class Row:
     workload: str
     selector: str
-    expected: int
+    expected: object         # int, or "wl:KEY[+wl:KEY...]" (the workload's own observation)
     lo: int = 0
     hi: int = 0
     kernels: str = ".*"

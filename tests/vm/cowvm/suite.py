@@ -171,6 +171,19 @@ def kernel_matches(pattern, release):
     return {"<": rv < want, "<=": rv <= want, ">": rv > want, ">=": rv >= want, "==": rv == want}[m.group(1)]
 
 
+def observed_expectation(spec, result):
+    """An expected value taken from the workload's result line: "wl:KEY" or a sum "wl:A+wl:B"."""
+    total = 0
+    for term in spec.split("+"):
+        if not term.startswith("wl:"):
+            raise ValueError("bad expected value %r: want wl:KEY[+wl:KEY...]" % spec)
+        value = result.get(term[3:])
+        if not isinstance(value, int):
+            return None
+        total += value
+    return total
+
+
 @dataclass
 class Outcome:
     row: object
@@ -208,6 +221,12 @@ def evaluate(rows, data, workloads, host=False, hook_of_metric=None):
             outcomes.append(Outcome(row, None, expected, "FAIL", "workload %s produced no result line" % row.workload,
                                     lo, hi))
             continue
+        if isinstance(expected, str):  # the workload's own observation (an oracle), e.g. "wl:copied_shared"
+            expected = observed_expectation(expected, data.results[row.workload])
+            if expected is None:
+                outcomes.append(Outcome(row, None, row.expected, "FAIL",
+                                        "expected value %s missing from the result line" % row.expected, lo, hi))
+                continue
         if kind == "wl":
             measured = data.results[row.workload].get(row.selector[3:])
             if measured is None:
