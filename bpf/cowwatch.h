@@ -162,7 +162,7 @@ struct cw_bpf_config {
 	__u32 copy_exact;	/* 1: a wp_page_copy probe marks copies (else pfn compare) */
 	__u32 reuse_exact;	/* 1: a wp_page_reuse probe marks reuses */
 	__u32 swap_ret_errno;	/* 1: swap hook returns int 0 on success; 0: bool/entry != 0 */
-	__u32 pad;
+	__u32 fork_copies_seen;	/* 1: pinned pages copied at fork are counted (copy_page_range) */
 	__u32 wake_bytes;	/* a record that leaves this much unread in the detail ring wakes
 				   the reader (0: never; else the timer drain alone) */
 	__u32 ctl_wake_bytes;	/* the same for the control ring */

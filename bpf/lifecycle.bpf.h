@@ -151,7 +151,10 @@ int BPF_PROG(cw_sched_process_fork, struct task_struct *parent, struct task_stru
 	e->aux2 = ckey.tgid;
 	e->address = eager;
 	e->page_flags = has_pinned ? CW_PF_MM_HAS_PINNED : 0;
-	e->anomaly = pinned_vm > 0 || eager > 0;
+	/* An anomaly when this fork really copied pinned pages: pins in regions marked
+	 * MADV_DONTFORK cost the fork nothing. Where those copies cannot be seen, the parent's
+	 * long-term pins are all there is (the alert then says so). */
+	e->anomaly = eager > 0 || (!cw_cfg.fork_copies_seen && pinned_vm > 0);
 	BPF_CORE_READ_STR_INTO(&e->comm, parent, comm);
 	cw_submit(e, true);
 	return 0;

@@ -22,11 +22,19 @@ std::chrono::system_clock::time_point DataClock::wall_now() const {
 
 double DataClock::elapsed_s() const { return static_cast<double>(now_ns_ - first_ns_) / 1e9; }
 
+namespace {
+alerts::EngineOptions engine_options(const probe::ProbePlan& plan) {
+  alerts::EngineOptions options;
+  options.fork_pinned_copies_seen = plan.fork_pinned_copies_seen;
+  return options;
+}
+}  // namespace
+
 LocalSession::LocalSession(LocalSessionOptions options, probe::ProbePlan plan)
     : options_(std::move(options)),
       aggregator_(std::make_shared<model::Aggregator>(options_.aggregator)),
       clock_(options_.wall_at_first),
-      engine_(options_.rules, clock_),
+      engine_(options_.rules, clock_, engine_options(plan)),
       model_backend_(aggregator_, std::move(plan)) {}
 
 void LocalSession::evaluate_alerts() {

@@ -11,11 +11,20 @@ namespace {
 
 using nlohmann::json;
 
+// A count from a JSON number; floats saturate to [0, 2^64) rather than overflow the conversion.
+uint64_t count_of(const json& v) {
+  if (!v.is_number_float()) return v.get<uint64_t>();
+  double d = v.get<double>();
+  if (!(d > 0)) return 0;
+  if (d >= 18446744073709551615.0) return UINT64_MAX;
+  return static_cast<uint64_t>(d);
+}
+
 uint64_t num(const json& j, const char* key) {
   if (!j.is_object()) return 0;
   auto it = j.find(key);
   if (it == j.end() || !it->is_number()) return 0;
-  return it->is_number_float() ? static_cast<uint64_t>(it->get<double>()) : it->get<uint64_t>();
+  return count_of(*it);
 }
 
 double real(const json& j, const char* key) {
@@ -54,7 +63,7 @@ std::string pairs(const json& obj, bool skip_zero) {
   if (!obj.is_object()) return out;
   for (const auto& [k, v] : obj.items()) {
     if (!v.is_number()) continue;
-    uint64_t n = v.is_number_float() ? static_cast<uint64_t>(v.get<double>()) : v.get<uint64_t>();
+    uint64_t n = count_of(v);
     if (skip_zero && n == 0) continue;
     if (!out.empty()) out += "  ";
     out += k + " " + std::to_string(n);

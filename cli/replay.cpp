@@ -1,7 +1,5 @@
 #include "cli/replay.h"
 
-#include <cmath>
-
 #include "config/config.h"
 
 namespace cowwatch::cli {
@@ -38,10 +36,9 @@ static bool load_recording_unchecked(const std::string& path, LoadedRecording* o
   options.aggregator = offline_aggregator_options();
   if (out->identities && out->identities->ok()) options.aggregator.proc_root = out->identities->root();
   options.rules = config::default_config().alerts.rules;
-  double created = out->header.raw.value("created_unix", 0.0);
   options.wall_at_first = std::chrono::system_clock::time_point(
       std::chrono::duration_cast<std::chrono::system_clock::duration>(
-          std::chrono::duration<double>(std::isfinite(created) ? created : 0.0)));
+          std::chrono::duration<double>(out->header.created_unix)));
   out->session = std::make_unique<LocalSession>(options, out->header.plan);
 
   control::RecordingItem item;

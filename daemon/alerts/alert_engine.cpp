@@ -16,10 +16,11 @@ std::string subject_key(Scope scope, const std::string& id) {
 }
 
 // The signal a count/rate rule adds up (extra_ref_copies and fork_cow_blowup are special).
-Signal counted_signal(RuleKind kind) {
+Signal counted_signal(RuleKind kind, const EngineOptions& options) {
   switch (kind) {
     case RuleKind::kPinnedCowCopy: return Signal::kPinnedCopies;
-    case RuleKind::kForkWithPins: return Signal::kLongtermPinForks;
+    case RuleKind::kForkWithPins:
+      return options.fork_pinned_copies_seen ? Signal::kForkPinnedCopies : Signal::kLongtermPinForks;
     case RuleKind::kUnshareStorm: return Signal::kUnshareFaults;
     case RuleKind::kPinnedSwapAttempt: return Signal::kPinnedSwap;
     case RuleKind::kExtraRefCopies: return Signal::kExtraRefCopies;
@@ -138,12 +139,12 @@ std::vector<AlertTransition> AlertEngine::evaluate(const AlertInput& input) {
   }
   // Events first: counters read in the same tick may already include them (credit pays off).
   for (const AnomalyEvent& anomaly : input.anomalies) {
-    const auto signal = signal_from_event(anomaly.event);
+    const auto hit = signal_from_event(anomaly.event);
     for (const Subject& subject : anomaly.subjects) {
       SubjectState* state = touch(subject);
-      if (!state || !signal) continue;
-      state->tick[at(*signal)] += 1;
-      state->credit[at(*signal)] += 1;
+      if (!state || !hit) continue;
+      state->tick[at(hit->signal)] += hit->amount;
+      state->credit[at(hit->signal)] += hit->amount;
     }
   }
   for (const SubjectCounters& sample : input.subjects) {
@@ -189,7 +190,8 @@ void AlertEngine::evaluate_rule(size_t rule_index, SubjectState& subject,
   // every threshold is > 0, so its condition is false.
   Measurement m;
   const bool blowup = rule.kind == RuleKind::kForkCowBlowup;
-  const Signal signal = counted_signal(rule.kind);
+  const Signal signal = counted_signal(rule.kind, options_);
+  m.approximate = rule.kind == RuleKind::kForkWithPins && !options_.fork_pinned_copies_seen;
   const double increment = blowup ? 0 : static_cast<double>(subject.tick[at(signal)]);
   const double copies = static_cast<double>(subject.tick[at(Signal::kCopies)]);
   const bool has_input = blowup ? !subject.episodes.empty()

@@ -29,6 +29,9 @@ struct EngineOptions {
   // any rule's window + for + cooldown, are forgotten unless an alert of theirs is firing.
   std::chrono::nanoseconds subject_idle_ttl = std::chrono::minutes(10);
   size_t max_subjects = 65536;  // beyond this, input for new subjects is ignored (and counted)
+  // fork_with_pins counts pinned pages copied at fork when the probe plan observes them
+  // (ProbePlan::fork_pinned_copies_seen); otherwise forks of an mm holding long-term pins.
+  bool fork_pinned_copies_seen = true;
 };
 
 struct EngineStats {

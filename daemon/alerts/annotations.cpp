@@ -43,10 +43,20 @@ std::map<std::string, std::string> describe(const RuleConfig& rule, const std::s
       break;
     case RuleKind::kForkWithPins:
       value = count(m.value);
-      summary = "fork of an mm holding long-term pinned pages in " + subject;
-      description = value + " forks in the last " + window +
-                    " while the parent held long-term pins (pinned_vm > 0): the kernel copied "
-                    "the pinned pages eagerly at fork. Mark pinned regions MADV_DONTFORK.";
+      if (m.approximate) {
+        summary = "fork of an mm holding long-term pinned pages in " + subject;
+        description = value + " forks in the last " + window +
+                      " while the parent held long-term pins (pinned_vm > 0). This kernel does not "
+                      "show whether the pinned pages were copied at fork (copy_page_range cannot be "
+                      "probed): pages in regions marked MADV_DONTFORK are not.";
+        break;
+      }
+      summary = "fork copied pinned pages in " + subject;
+      description = value + " maybe-DMA-pinned pages copied eagerly at fork in the last " + window +
+                    " (threshold " + count(rule.threshold) +
+                    "): the child could not share pages a device may be writing, so each fork "
+                    "paid for a full copy of them. Pinned regions the child does not need can be "
+                    "excluded from fork with MADV_DONTFORK (or MADV_WIPEONFORK).";
       break;
     case RuleKind::kUnshareStorm:
       value = fixed(m.value, 1);

@@ -16,6 +16,8 @@ struct Measurement {
   double window_count = 0;   // events / faults / extra_ref copies in the window
   double window_total = 0;   // extra_ref_copies: all copies in the window
   ForkEpisode episode;       // fork_cow_blowup: the episode with the largest estimate
+  bool approximate = false;  // fork_with_pins: value counts forks of an mm holding long-term
+                             // pins, because the copies at fork are not observable here
 };
 
 // {"summary", "description", "value"}.

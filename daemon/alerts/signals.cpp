@@ -6,6 +6,7 @@ SignalValues signals_from_counters(const cw_counters& counters) {
   const auto& c = counters.c;
   SignalValues v{};
   v[static_cast<size_t>(Signal::kPinnedCopies)] = c[copy_counter(CW_REASON_PINNED)];
+  v[static_cast<size_t>(Signal::kForkPinnedCopies)] = c[CW_C_FORK_PINNED_COPIES];
   v[static_cast<size_t>(Signal::kLongtermPinForks)] = c[CW_C_FORK_LONGTERM_PINS];
   v[static_cast<size_t>(Signal::kUnshareFaults)] = c[CW_C_WP_UNSHARE];
   v[static_cast<size_t>(Signal::kPinnedSwap)] = c[CW_C_PINNED_SWAP_SKIP] + c[CW_C_SWAP_ADD_PINNED];
@@ -16,21 +17,23 @@ SignalValues signals_from_counters(const cw_counters& counters) {
   return v;
 }
 
-std::optional<Signal> signal_from_event(const cw_event& event) {
+std::optional<SignalHit> signal_from_event(const cw_event& event) {
   switch (event.type) {
     case CW_EV_FAULT:
       if (event.decision == CW_DECISION_COPY && event.reason == CW_REASON_PINNED) {
-        return Signal::kPinnedCopies;
+        return SignalHit{Signal::kPinnedCopies, 1};
       }
       return std::nullopt;
     case CW_EV_FORK:
-      // aux1: pinned_vm pages at fork; address: pages copied eagerly because maybe pinned.
-      if (event.aux1 > 0 || event.address > 0) return Signal::kLongtermPinForks;
+      // address: pages this fork copied eagerly because they were maybe pinned; aux1: the
+      // parent's pinned_vm pages (flagged only where those copies cannot be observed)
+      if (event.address > 0) return SignalHit{Signal::kForkPinnedCopies, event.address};
+      if (event.aux1 > 0) return SignalHit{Signal::kLongtermPinForks, 1};
       return std::nullopt;
     case CW_EV_PINNED_SWAP_SKIP:
-      return Signal::kPinnedSwap;
+      return SignalHit{Signal::kPinnedSwap, 1};
     case CW_EV_SWAP_ADD:
-      if (event.page_flags & CW_PF_MAYBE_PINNED) return Signal::kPinnedSwap;
+      if (event.page_flags & CW_PF_MAYBE_PINNED) return SignalHit{Signal::kPinnedSwap, 1};
       return std::nullopt;
     default:
       return std::nullopt;

@@ -12,7 +12,9 @@ namespace cowwatch::alerts {
 
 enum class Signal {
   kPinnedCopies,      // copies with reason pinned (CW_C_COPY_FIRST + CW_REASON_PINNED)
-  kLongtermPinForks,  // forks of an mm with pinned_vm > 0 (CW_C_FORK_LONGTERM_PINS)
+  kForkPinnedCopies,  // pages copied eagerly at fork because maybe pinned (CW_C_FORK_PINNED_COPIES)
+  kLongtermPinForks,  // forks of an mm with pinned_vm > 0 (CW_C_FORK_LONGTERM_PINS): what
+                      // fork_with_pins counts where the copies at fork cannot be observed
   kUnshareFaults,     // unshare faults on the subject's memory (CW_C_WP_UNSHARE)
   kPinnedSwap,        // CW_C_PINNED_SWAP_SKIP + CW_C_SWAP_ADD_PINNED
   kExtraRefCopies,    // copies with reason extra_ref
@@ -28,10 +30,17 @@ constexpr int copy_counter(int reason) { return static_cast<int>(CW_C_COPY_FIRST
 
 SignalValues signals_from_counters(const cw_counters& counters);
 
+// What an anomaly record adds to a signal, ahead of the exact counters.
+struct SignalHit {
+  Signal signal;
+  uint64_t amount;
+};
+
 // The signal an anomaly record stands for, or nullopt when it is not one the rules count
 // (ordinary sampled events are ignored: counters already count them exactly). A fork record
-// counts only when the parent held long-term pins (aux1 = pinned_vm pages > 0), never for the
-// sticky MMF_HAS_PINNED flag alone.
-std::optional<Signal> signal_from_event(const cw_event& event);
+// counts the pinned pages that fork copied (address); the parent's pins alone count as a
+// long-term-pinned fork (kLongtermPinForks), which fork_with_pins uses only where the copies
+// cannot be observed.
+std::optional<SignalHit> signal_from_event(const cw_event& event);
 
 }  // namespace cowwatch::alerts

@@ -294,7 +294,9 @@ int serve(const Options& options, const config::Config& config, const std::optio
 
   // Step: model, alerts, exporters.
   rt.aggregator = std::make_shared<model::Aggregator>(aggregator_options(config));
-  rt.engine = std::make_unique<alerts::AlertEngine>(config.alerts.rules, rt.clock);
+  alerts::EngineOptions engine_options;
+  engine_options.fork_pinned_copies_seen = rt.session->plan().fork_pinned_copies_seen;
+  rt.engine = std::make_unique<alerts::AlertEngine>(config.alerts.rules, rt.clock, engine_options);
   if (!start_alertmanager(rt, &error)) {
     log_error("alertmanager: " + error);
     return kExitUsage;

@@ -73,15 +73,19 @@ const TallyFamily kApprox{"wp_faults_approx_total",
                           "Tracepoint approximation of write-protect faults where do_wp_page cannot be "
                           "probed (not exact)",
                           "", {{"", tally_at, model::kWpApprox}}};
+const TallyFamily kForkPinnedCopies{"fork_pinned_copies_total",
+                                    "Pages copied eagerly at fork because they were maybe DMA-pinned "
+                                    "(counted for the forking parent)",
+                                    "", {{"", tally_at, model::kForkPinnedCopies}}};
 const TallyFamily kPinnedSwapSkips{"pinned_swap_skips_total",
                                    "Reclaim kept a maybe-DMA-pinned anonymous folio", "",
                                    {{"", tally_at, model::kPinnedSwapSkip}}};
 
-const std::array<const TallyFamily*, 11> kHostFamilies = {
-    &kWpFaults, &kDecisions, &kRemote,   &kApprox,       &kCopies,         &kCopiedBytes,
-    &kReuses,   &kGupUnshares, &kSwapAdds, &kPinnedSwapSkips, &kForks};
-const std::array<const TallyFamily*, 7> kGroupFamilies = {
-    &kWpFaults, &kCopies, &kCopiedBytes, &kReuses, &kGupUnshares, &kSwapAdds, &kForks};
+const std::array<const TallyFamily*, 12> kHostFamilies = {
+    &kWpFaults, &kDecisions,   &kRemote,   &kApprox,          &kCopies, &kCopiedBytes,
+    &kReuses,   &kGupUnshares, &kSwapAdds, &kPinnedSwapSkips, &kForks,  &kForkPinnedCopies};
+const std::array<const TallyFamily*, 8> kGroupFamilies = {
+    &kWpFaults, &kCopies, &kCopiedBytes, &kReuses, &kGupUnshares, &kSwapAdds, &kForks, &kForkPinnedCopies};
 const std::array<const TallyFamily*, 6> kProcessFamilies = {
     &kWpFaults, &kCopies, &kCopiedBytes, &kReuses, &kGupUnshares, &kSwapAdds};
 

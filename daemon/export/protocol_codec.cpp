@@ -32,6 +32,12 @@ bool read_uint(const json& j, const char* key, T* out, std::string* error) {
   return true;
 }
 
+// An optional unsigned field: absent leaves *out as it is; present must be an unsigned integer.
+bool read_optional_uint(const json& j, const char* key, uint64_t* out, std::string* error) {
+  if (!j.contains(key)) return true;
+  return read_uint(j, key, out, error);
+}
+
 bool read_int32(const json& j, const char* key, int32_t* out, std::string* error) {
   auto it = j.find(key);
   if (it == j.end() || !it->is_number_integer() ||
@@ -218,10 +224,13 @@ static bool sample_from_json_unchecked(const json& j, const std::vector<int>& co
     for (const auto& entry : *p) {
       if (!entry.is_object()) continue;
       ingest::ProgramStats ps;
-      ps.name = entry.value("name", std::string());
-      ps.run_time_ns = entry.value("run_time_ns", uint64_t{0});
-      ps.run_cnt = entry.value("run_cnt", uint64_t{0});
-      ps.recursion_misses = entry.value("recursion_misses", uint64_t{0});
+      if (auto name = entry.find("name"); name != entry.end() && name->is_string()) ps.name = *name;
+      if (!read_optional_uint(entry, "run_time_ns", &ps.run_time_ns, error) ||
+          !read_optional_uint(entry, "run_cnt", &ps.run_cnt, error) ||
+          !read_optional_uint(entry, "recursion_misses", &ps.recursion_misses, error)) {
+        *error = "program statistics: " + *error;
+        return false;
+      }
       s.programs.push_back(std::move(ps));
     }
   }
@@ -266,7 +275,9 @@ json plan_to_json(const probe::ProbePlan& plan) {
                      {"accuracy", h.accuracy},
                      {"ladder", ladder}});
   }
-  return json{{"kernel_release", plan.kernel_release}, {"hooks", hooks}};
+  return json{{"kernel_release", plan.kernel_release},
+              {"fork_pinned_copies_seen", plan.fork_pinned_copies_seen},
+              {"hooks", hooks}};
 }
 
 static bool plan_from_json_unchecked(const json& j, probe::ProbePlan* out, std::string* error) {
@@ -277,6 +288,7 @@ static bool plan_from_json_unchecked(const json& j, probe::ProbePlan* out, std::
   probe::ProbePlan plan;
   for (int i = 0; i < CW_HOOK_COUNT; ++i) plan.hooks[i].hook = static_cast<cw_hook>(i);
   plan.kernel_release = j.value("kernel_release", std::string());
+  plan.fork_pinned_copies_seen = j.value("fork_pinned_copies_seen", false);
   for (const auto& h : j["hooks"]) {
     if (!h.is_object()) continue;
     auto hook = parse_hook(h.value("hook", std::string()));

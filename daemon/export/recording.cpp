@@ -84,6 +84,25 @@ bool RecordingWriter::close(std::string* error) {
   return ok;
 }
 
+namespace {
+constexpr double kMaxUnixSeconds = 1e11;  // year ~5138: far beyond any real recording
+
+// An optional small integer of the header (absent: 0).
+bool header_int(const json& raw, const char* key, int* out, std::string* error) {
+  auto it = raw.find(key);
+  if (it == raw.end()) {
+    *out = 0;
+    return true;
+  }
+  if (!it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > 1000000) {
+    *error = std::string("recording header: \"") + key + "\" is not a small non-negative integer";
+    return false;
+  }
+  *out = static_cast<int>(it->get<int64_t>());
+  return true;
+}
+}  // namespace
+
 bool parse_recording_header(const json& raw, RecordingHeader* out, std::string* error) {
   if (!raw.is_object() || raw.value("format", std::string()) != kRecordingFormat) {
     *error = "not a cowwatch recording (missing \"format\":\"cowwatch-recording\" header)";
@@ -91,8 +110,18 @@ bool parse_recording_header(const json& raw, RecordingHeader* out, std::string* 
   }
   RecordingHeader h;
   h.raw = raw;
-  h.format_version = raw.value("format_version", 0);
-  h.schema_version = raw.value("schema_version", 0);
+  if (!header_int(raw, "format_version", &h.format_version, error) ||
+      !header_int(raw, "schema_version", &h.schema_version, error)) {
+    return false;
+  }
+  if (auto created = raw.find("created_unix"); created != raw.end()) {
+    // seconds since the epoch; bounded so that a time point in any clock's ticks is representable
+    if (!created->is_number() || !(created->get<double>() >= 0 && created->get<double>() < kMaxUnixSeconds)) {
+      *error = "recording header: \"created_unix\" is not a Unix time in seconds";
+      return false;
+    }
+    h.created_unix = created->get<double>();
+  }
   if (h.format_version < 1 || h.format_version > kRecordingFormatVersion) {
     *error = "recording format version " + std::to_string(h.format_version) +
              " is not supported (this build reads 1.." + std::to_string(kRecordingFormatVersion) +
@@ -179,6 +208,7 @@ bool RecordingReader::next(RecordingItem* item, std::string* error) {
     }
     if (auto id = doc.find("identity"); id != doc.end()) {
       if (!id->is_object() || !(*id)["tgid"].is_number_unsigned() ||
+          (*id)["tgid"].get<uint64_t>() > UINT32_MAX ||
           !(*id)["start_ns"].is_number_unsigned() || !(*id)["comm"].is_string()) {
         return fail("bad identity");
       }

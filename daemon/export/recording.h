@@ -68,6 +68,7 @@ struct RecordingHeader {
   int format_version = 0;
   int schema_version = 0;
   std::string kernel_release;
+  double created_unix = 0;      // when the recording started (seconds since the epoch)
   probe::ProbePlan plan;
   std::vector<int> column_map;  // recording counter column -> our cw_counter (or -1)
 };

@@ -26,6 +26,7 @@ Tallies tallies_from_counters(const cw_counters& counters) {
   t[kSwapAddUnpinned] = saturating_sub(c[CW_C_SWAP_ADD], c[CW_C_SWAP_ADD_PINNED]);
   t[kPinnedSwapSkip] = c[CW_C_PINNED_SWAP_SKIP];
   t[kForkLongterm] = c[CW_C_FORK_LONGTERM_PINS];
+  t[kForkPinnedCopies] = c[CW_C_FORK_PINNED_COPIES];
   t[kForkMmHasPinned] = saturating_sub(c[CW_C_FORK_MM_HAS_PINNED], c[CW_C_FORK_LONGTERM_PINS]);
   t[kForkNoPins] = saturating_sub(
       c[CW_C_FORK], std::max(c[CW_C_FORK_MM_HAS_PINNED], c[CW_C_FORK_LONGTERM_PINS]));

@@ -30,6 +30,7 @@ enum Tally : uint8_t {
   kForkNoPins,       // FORK - max(MM_HAS_PINNED, LONGTERM_PINS)
   kForkMmHasPinned,  // MM_HAS_PINNED - LONGTERM_PINS (sticky flag, no long-term pins now)
   kForkLongterm,     // LONGTERM_PINS
+  kForkPinnedCopies, // pages copied eagerly at fork because maybe DMA-pinned (FORK_PINNED_COPIES)
   kTallyCount,
 };
 

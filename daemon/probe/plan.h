@@ -45,6 +45,9 @@ struct HookPlan {
 struct ProbePlan {
   std::string kernel_release;              // uname -r
   std::array<HookPlan, CW_HOOK_COUNT> hooks;
+  // Pages copied eagerly at fork because pinned are observed (copy_page_range + the folio
+  // allocator). Without it, only the parent's long-term pins (pinned_vm) are seen at fork.
+  bool fork_pinned_copies_seen = false;
 };
 
 }  // namespace cowwatch::probe

@@ -331,6 +331,7 @@ Realization make_plan(KernelProbe& k, const PlannerOptions& options) {
       add(Kind::kTracing, "cw_fexit_copy_page_range", "copy_page_range", CW_HOOK_FORK);
       add(Kind::kTracing, "cw_fentry_vma_alloc_folio", alloc, CW_HOOK_FORK);
       hp.accuracy += "; pinned pages copied at fork counted at fentry copy_page_range + " + alloc;
+      out.plan.fork_pinned_copies_seen = true;
     } else {
       hp.accuracy += "; pinned pages copied at fork are not observable here (long-term pins seen only "
                      "through mm->pinned_vm)";

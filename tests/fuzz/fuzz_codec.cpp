@@ -5,7 +5,8 @@
 // Properties: no exception escapes a decoder; whatever decodes re-encodes and decodes to the
 // same value.
 // Regression seeds: corpus/codec/{sample_program_name_number,plan_hook_number}.json once threw
-// nlohmann::json::type_error out of sample_from_json / plan_from_json (docs/reliability.md).
+// nlohmann::json::type_error out of sample_from_json / plan_from_json; program_stats_float_overflow.json
+// was undefined behaviour (a float read into a uint64_t) under UBSan (docs/reliability.md).
 #include <cstddef>
 #include <cstdint>
 #include <cstring>

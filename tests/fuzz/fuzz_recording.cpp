@@ -5,7 +5,8 @@
 // Properties: a file is either loaded or rejected with an error naming the file; a loaded
 // recording has a session.
 // Regression seeds: corpus/recording/{created_unix_string,plan_hook_number}.jsonl once threw
-// nlohmann::json::type_error out of load_recording (docs/reliability.md).
+// nlohmann::json::type_error out of load_recording; created_unix_overflow.jsonl was undefined
+// behaviour (1.8e19 s into std::chrono) under UBSan (docs/reliability.md).
 #include <sys/mman.h>
 #include <unistd.h>
 

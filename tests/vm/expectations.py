@@ -5,7 +5,7 @@ Adding an assertion is adding a row. Evaluated by cowvm/suite.py after each kern
 Selectors
   wl:KEY          a key of the workload's own result line (cwwl result ... KEY=value)
   vmstat:NAME     delta of /proc/vmstat NAME across the workload (snapshots taken by /init)
-  metric:NAME{L="v",L!="v"}
+  metric:NAME{L="v",L!="v",L=~"regex"}
                   the daemon's metrics after the run has settled: sum of the series of NAME whose
                   labels match (=, != on the listed labels; unlisted labels are summed over).
                   An absent series counts as 0. The logical hook a metric depends on is derived
@@ -49,7 +49,7 @@ N = 512                  # pages per workload (cwwl -n); fixed for determinism
 PGREUSE_NOISE = 20       # pgreuse around one cwwl run that reuses nothing itself (baseline)
 PAGE = 4096
 WORKLOADS = ["baseline", "cow_child", "cow_reuse", "zero_page", "file_private", "unshare_pvr",
-             "unshare_odirect", "unshare_loop", "iouring_fork", "pageout", "pinned_pageout", "vmsplice_ref", "softdirty",
+             "unshare_odirect", "unshare_loop", "iouring_fork", "iouring_dontfork", "pageout", "pinned_pageout", "vmsplice_ref", "softdirty",
              "exec"]
 
 HOOK_OF_METRIC = {
@@ -61,6 +61,7 @@ HOOK_OF_METRIC = {
     "cowwatch_comm_gup_unshares_total": "gup_unshare",
     "cowwatch_comm_swap_adds_total": "swap_add",
     "cowwatch_comm_forks_total": "fork",
+    "cowwatch_comm_fork_pinned_copies_total": "fork",
     "cowwatch_cgroup_swap_adds_total": "swap_add",
     "cowwatch_cgroup_cow_copies_total": "cow_copy",
     "cowwatch_swap_adds_total": "swap_add",
@@ -158,6 +159,21 @@ ROWS = [
     Row("iouring_fork", comm(COPIES, comm="wl_pin_child"), 0, hi=12, note="no COW copies of pinned pages"),
     Row("iouring_fork", comm(COPIES, comm="wl_pin_child", reason="pinned"), 0),
     Row("iouring_fork", comm(COPIES, comm="wl_pin_parent", reason="pinned"), 0),
+    Row("iouring_fork", "wl:copied_at_fork", N, note="the child's pfns differ from the parent's before it writes"),
+    Row("iouring_fork", comm("cowwatch_comm_fork_pinned_copies_total", comm="wl_pin_parent"), "wl:copied_at_fork",
+        vm_only=True, note="pages copied at fork, seen at copy_page_range (not probeable on the host)"),
+    Row("iouring_fork", 'metric:cowwatch_alert_active{rule="fork_with_pins",subject=~".*wl_pin_parent.*"}', 1),
+
+    # --- 5b. the same pin in a MADV_DONTFORK region: nothing pinned reaches the child
+    Row("iouring_dontfork", "wl:pinned_pages", N),
+    Row("iouring_dontfork", "wl:child_has_buffer", 0),
+    Row("iouring_dontfork", "wl:parent_minflt", 0, hi=2),
+    Row("iouring_dontfork", comm(FORKS, comm="wl_pindf_parent", pins="longterm"), 1,
+        note="the parent does hold long-term pins (pinned_vm > 0)"),
+    Row("iouring_dontfork", comm("cowwatch_comm_fork_pinned_copies_total", comm="wl_pindf_parent"),
+        "wl:copied_at_fork", vm_only=True),
+    Row("iouring_dontfork", 'metric:cowwatch_alert_active{rule="fork_with_pins",subject=~".*wl_pindf_parent.*"}', 0,
+        vm_only=True, note="no pinned page was copied or shared: no advice to use MADV_DONTFORK, which it did"),
 
     # --- 6. MADV_PAGEOUT to swap on /dev/ram1; pinned → nothing swapped
     Row("pageout", "wl:vmswap_kb", N * PAGE // 1024, vm_only=True),

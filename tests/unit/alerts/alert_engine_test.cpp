@@ -54,8 +54,10 @@ cw_event pinned_copy_event(uint32_t tgid) {
   return e;
 }
 
-cw_event fork_event(uint32_t parent, uint64_t pinned_vm_pages, bool mm_has_pinned) {
+cw_event fork_event(uint32_t parent, uint64_t pinned_vm_pages, bool mm_has_pinned,
+                    uint64_t pinned_pages_copied = 0) {
   cw_event e{};
+  e.address = pinned_pages_copied;
   e.type = CW_EV_FORK;
   e.hook = CW_HOOK_FORK;
   e.tgid = parent;
@@ -321,20 +323,56 @@ TEST_F(EngineTest, StickyHasPinnedFlagAloneNeverFires) {
   EXPECT_TRUE(engine.active().empty());
 }
 
-TEST_F(EngineTest, ForkWithLongTermPinsFiresFromCounterOrEvent) {
+TEST_F(EngineTest, ForkThatCopiedPinnedPagesFiresFromCounterOrEvent) {
   AlertEngine engine({make_rule(RuleKind::kForkWithPins, Scope::kProcess, 1, 5min)}, clock);
   Counters by_counter{process(301, "rdma-a")};
   Counters by_event{process(302, "rdma-b")};
   engine.evaluate(counters_only({by_counter.sample(), by_event.sample()}));
   clock.advance(1s);
-  by_counter.add(CW_C_FORK, 1).add(CW_C_FORK_MM_HAS_PINNED, 1).add(CW_C_FORK_LONGTERM_PINS, 1);
+  by_counter.add(CW_C_FORK, 1).add(CW_C_FORK_MM_HAS_PINNED, 1).add(CW_C_FORK_LONGTERM_PINS, 1)
+      .add(CW_C_FORK_PINNED_COPIES, 16);
   AlertInput in = counters_only({by_counter.sample(), by_event.sample()});
-  in.anomalies.push_back({fork_event(302, /*pinned_vm_pages=*/256, true), {by_event.subject}});
+  in.anomalies.push_back({fork_event(302, /*pinned_vm_pages=*/256, true, /*copied=*/256), {by_event.subject}});
   const auto t = engine.evaluate(in);
   ASSERT_EQ(t.size(), 2u);
   EXPECT_EQ(t[0].alert.subject, "pid 301 (rdma-a)");
   EXPECT_EQ(t[1].alert.subject, "pid 302 (rdma-b)");
   EXPECT_EQ(t[0].alert.labels.at("severity"), "warning");
+  EXPECT_NE(t[0].alert.annotations.at("description").find("16 maybe-DMA-pinned pages copied"), std::string::npos)
+      << t[0].alert.annotations.at("description");
+  EXPECT_NE(t[1].alert.annotations.at("description").find("256 maybe-DMA-pinned pages copied"), std::string::npos)
+      << t[1].alert.annotations.at("description");
+}
+
+// MADV_DONTFORK on the pinned region: the parent holds long-term pins, the fork copies nothing.
+TEST_F(EngineTest, LongTermPinsThatForkDidNotCopyNeverFire) {
+  AlertEngine engine({make_rule(RuleKind::kForkWithPins, Scope::kProcess, 1, 5min)}, clock);
+  Counters p{process(303, "uring")};
+  engine.evaluate(counters_only({p.sample()}));
+  for (int i = 0; i < 5; ++i) {
+    clock.advance(1s);
+    p.add(CW_C_FORK, 1).add(CW_C_FORK_MM_HAS_PINNED, 1).add(CW_C_FORK_LONGTERM_PINS, 1);
+    AlertInput in = counters_only({p.sample()});
+    in.anomalies.push_back({fork_event(303, /*pinned_vm_pages=*/512, true, /*copied=*/0), {p.subject}});
+    EXPECT_TRUE(engine.evaluate(in).empty()) << i;
+  }
+}
+
+// Where copy_page_range cannot be probed, long-term-pinned forks are all there is; the alert
+// says it cannot tell whether anything was copied.
+TEST_F(EngineTest, WithoutObservableForkCopiesLongTermPinnedForksFireAndSaySo) {
+  EngineOptions options;
+  options.fork_pinned_copies_seen = false;
+  AlertEngine engine({make_rule(RuleKind::kForkWithPins, Scope::kProcess, 1, 5min)}, clock, options);
+  Counters p{process(304, "rdma")};
+  engine.evaluate(counters_only({p.sample()}));
+  clock.advance(1s);
+  p.add(CW_C_FORK, 1).add(CW_C_FORK_MM_HAS_PINNED, 1).add(CW_C_FORK_LONGTERM_PINS, 1);
+  const auto t = engine.evaluate(counters_only({p.sample()}));
+  ASSERT_EQ(t.size(), 1u);
+  const std::string& text = t[0].alert.annotations.at("description");
+  EXPECT_NE(text.find("1 forks"), std::string::npos) << text;
+  EXPECT_NE(text.find("does not show whether the pinned pages were copied"), std::string::npos) << text;
 }
 
 // ---- pinned_swap_attempt, scopes ------------------------------------------------------------
@@ -509,7 +547,7 @@ TEST_F(EngineTest, ReloadKeepsUnchangedRulesAndResolvesRemovedOnes) {
   Counters p{process(1, "a")};
   engine.evaluate(counters_only({p.sample()}));
   clock.advance(1s);
-  p.add(copy_counter(CW_REASON_PINNED), 1).add(CW_C_FORK_LONGTERM_PINS, 1);
+  p.add(copy_counter(CW_REASON_PINNED), 1).add(CW_C_FORK_PINNED_COPIES, 1);
   ASSERT_EQ(engine.evaluate(counters_only({p.sample()})).size(), 2u);
 
   clock.advance(1s);

@@ -127,12 +127,18 @@ def parse_metrics(text):
 
 
 def parse_selector(selector):
-    """metric:NAME{a="x",b!="y"} → (NAME, [(label, op, value)])."""
+    """metric:NAME{a="x",b!="y",c=~"re"} → (NAME, [(label, op, value)])."""
     m = re.match(r"^metric:([\w:]+)(?:\{(.*)\})?$", selector)
     if not m:
         raise ValueError("bad metric selector %r" % selector)
-    matchers = re.findall(r'(\w+)(!=|=)"((?:[^"\\]|\\.)*)"', m.group(2) or "")
+    matchers = re.findall(r'(\w+)(!=|=~|=)"((?:[^"\\]|\\.)*)"', m.group(2) or "")
     return m.group(1), matchers
+
+
+def label_matches(labels, key, op, value):
+    if op == "=~":
+        return re.fullmatch(value, labels.get(key, "")) is not None
+    return (labels.get(key) == value) if op == "=" else (labels.get(key) != value)
 
 
 def metric_value(series, selector):
@@ -141,7 +147,7 @@ def metric_value(series, selector):
     for n, labels, value in series:
         if n != name:
             continue
-        ok = all((labels.get(k) == v) if op == "=" else (labels.get(k) != v) for k, op, v in matchers)
+        ok = all(label_matches(labels, k, op, v) for k, op, v in matchers)
         if ok:
             total += value
             found = True

@@ -130,6 +130,24 @@ static char *populated_pages(long n) {
   return p;
 }
 
+// Page frame numbers of [p, p+n pages) from /proc/self/pagemap (0 where not present; root only:
+// others read 0 pfns). Returns a malloc'd array, or NULL on failure.
+static uint64_t *read_pfns(const char *p, long n) {
+  uint64_t *pfns = calloc((size_t)n, sizeof *pfns);
+  int fd = open("/proc/self/pagemap", O_RDONLY);
+  if (!pfns || fd < 0 ||
+      pread(fd, pfns, (size_t)n * sizeof *pfns, (off_t)((uintptr_t)p / PAGE * sizeof *pfns)) !=
+          (ssize_t)(n * (long)sizeof *pfns)) {
+    fail("pagemap: %s", strerror(errno));
+    free(pfns);
+    pfns = NULL;
+  }
+  if (fd >= 0) close(fd);
+  for (long i = 0; pfns && i < n; i++)
+    pfns[i] = (pfns[i] >> 63) ? (pfns[i] & ((1ULL << 55) - 1)) : 0;  // bit 63 present, 0-54 pfn
+  return pfns;
+}
+
 static long vmswap_kb(void) {
   FILE *f = fopen("/proc/self/status", "r");
   char line[256];
@@ -322,13 +340,47 @@ static void wl_unshare_odirect(void) {
   if (strncmp(path, "/dev/", 5) != 0) unlink(path);
 }
 
+// The parent's pfns of shared_buf at fork: the child tells from its own which pages the kernel
+// copied at fork (a different pfn before the child wrote anything).
+static uint64_t *parent_pfns;
+
+static int pinned_child_body(void *arg) {
+  uint64_t *mine = read_pfns(shared_buf, n_pages);
+  long copied = 0;
+  for (long i = 0; mine && parent_pfns && i < n_pages; i++) copied += mine[i] && mine[i] != parent_pfns[i];
+  observe("copied_at_fork", copied);
+  return child_write_body(arg);
+}
+
 // 5. long-term pin (io_uring registered buffer), then fork: pinned pages are copied at fork; no
 //    COW faults afterwards in child or parent.
 static void wl_iouring_fork(void) {
   shared_buf = populated_pages(n_pages);
   int ring = pin_with_io_uring(shared_buf, n_pages);
   if (ring < 0) return;
-  wait_child(fork_child("wl_pin_child", child_write_body, NULL));
+  parent_pfns = read_pfns(shared_buf, n_pages);
+  wait_child(fork_child("wl_pin_child", pinned_child_body, NULL));
+  observe("parent_minflt", write_pages(shared_buf, n_pages, 4));
+  close(ring);
+}
+
+static int dontfork_child_body(void *arg) {
+  (void)arg;
+  unsigned char vec;
+  // the region is not mapped in the child at all: mincore fails with ENOMEM
+  observe("child_has_buffer", mincore(shared_buf, PAGE, &vec) == 0);
+  observe("copied_at_fork", 0);
+  return 0;
+}
+
+// 5b. the same long-term pin, but the pinned region is MADV_DONTFORK: the child never gets it,
+//     nothing pinned is shared or copied at fork (fork_with_pins must stay quiet).
+static void wl_iouring_dontfork(void) {
+  shared_buf = populated_pages(n_pages);
+  int ring = pin_with_io_uring(shared_buf, n_pages);
+  if (ring < 0) return;
+  if (madvise(shared_buf, (size_t)n_pages * PAGE, MADV_DONTFORK) != 0) fail("MADV_DONTFORK: %s", strerror(errno));
+  wait_child(fork_child("wl_pindf_child", dontfork_child_body, NULL));
   observe("parent_minflt", write_pages(shared_buf, n_pages, 4));
   close(ring);
 }
@@ -434,6 +486,7 @@ static const struct workload workloads[] = {
     {"unshare_odirect", "wl_odio", wl_unshare_odirect},
     {"unshare_loop", "wl_storm_reader", wl_unshare_loop},
     {"iouring_fork", "wl_pin_parent", wl_iouring_fork},
+    {"iouring_dontfork", "wl_pindf_parent", wl_iouring_dontfork},
     {"pageout", "wl_pageout", wl_pageout},
     {"pinned_pageout", "wl_pin_pageout", wl_pinned_pageout},
     {"vmsplice_ref", "wl_vsp_parent", wl_vmsplice_ref},
