@@ -21,6 +21,7 @@
 #include "app/daemon.h"
 #include "app/config_mapping.h"
 #include "app/event_loop.h"
+#include "app/http_stop.h"
 #include "app/log.h"
 #include "app/model_backend.h"
 #include "app/plan_text.h"
@@ -374,6 +375,7 @@ int serve(const Options& options, const config::Config& config, const std::optio
   log_info("running");
   rt.loop.run();
   rt.control->stop();
+  stop_http_server(rt.exposer);  // at once, even with a scrape connection open
   return kExitOk;
 }
 
