@@ -106,6 +106,8 @@ void counters_block(std::ostringstream& o, const json& c) {
   const json& unshare = sub(c, "gup_unshares");
   o << "  gup unshares  copy " << num(unshare, "copy") << "  noop " << num(unshare, "noop")
     << "\n";
+  const json& unmerge = sub(c, "ksm_unmerges");
+  o << "  ksm unmerges  copy " << num(unmerge, "copy") << "  noop " << num(unmerge, "noop") << "\n";
   const json& swap = sub(c, "swap_adds");
   o << "  swap adds     unpinned " << num(swap, "unpinned") << "  pinned " << num(swap, "pinned")
     << "  pinned swap skips " << num(c, "pinned_swap_skips") << "\n";
