@@ -242,6 +242,8 @@ ROWS = [
     Row("thp_fork_pmd", "wl:thp_pages", 2 * N),
     Row("thp_fork_pmd", "wl:child_copied_shared", N + 1),
     Row("thp_fork_pmd", "wl:parent_reused", N + 1, note="whole-PMD reuse after the child exited"),
+    Row("thp_fork_pmd", "wl:child_mismatch", 0),
+    Row("thp_fork_pmd", "wl:parent_mismatch", 0, note="do_huge_pmd_wp_page's rule (folio_ref_count == 1)"),
     Row("thp_fork_pmd", comm(COPIES, comm="wl_thpmd_child", reason="shared"), "wl:child_copied_shared", hi=12),
     Row("thp_fork_pmd", comm(COPIES, comm="wl_thpmd_child", reason="large_folio"), 0, hi=2),
     Row("thp_fork_pmd", comm(COPIES, comm="wl_thpmd_parent", reason="large_folio"), 0, hi=2),

@@ -490,7 +490,7 @@ static void wl_ksm_write(void) {
   snap_pages(p, n_pages, before);
   observe("write_minflt", write_pages(p, n_pages, 7));
   snap_pages(p, n_pages, after);
-  struct oracle_counts c = oracle_classify(before, after, n_pages);
+  struct oracle_counts c = oracle_classify(before, after, n_pages, 0);
   observe_oracle("write", &c);
 }
 
@@ -535,10 +535,11 @@ static char *thp_buf;
 
 static void thp_write_observed(const char *prefix, char value) {
   struct page_snap *before = snap_alloc(THP_WRITES), *after = snap_alloc(THP_WRITES);
+  int pmd_mapped = anon_huge_bytes(thp_buf) >= 2 * HUGE;  // both THPs mapped by PMDs here
   snap_pages(thp_buf, THP_WRITES, before);
   write_pages(thp_buf, THP_WRITES, value);
   snap_pages(thp_buf, THP_WRITES, after);
-  struct oracle_counts c = oracle_classify(before, after, THP_WRITES);
+  struct oracle_counts c = oracle_classify(before, after, THP_WRITES, pmd_mapped);
   observe_oracle(prefix, &c);
 }
 

@@ -13,6 +13,9 @@
 //   6.12 wp_can_reuse_anon_folio (memory.c:3596): never reuses a page of a large folio.
 //   7.2  __wp_can_reuse_large_anon_folio (memory.c:4109): reuses a page of a large folio when the
 //        folio has more than one mapping, all of them in this mm, and no other references.
+// A large folio mapped by a PMD in this mm is decided first by do_huge_pmd_wp_page (huge_memory.c
+// 6.1:1323, 6.12:1818, 7.2:2160, the same on all three): the whole PMD is reused when the folio has
+// no other reference (folio_ref_count == 1), else the PMD is split and the page goes the PTE way.
 // Rule selection is by version (uname), the only thing userspace sees of it: < 6.12 the 6.1
 // rule, < 6.15 the 6.12 rule, else the 7.2 rule (CONFIG_MM_ID's large-folio reuse came in 6.15);
 // only 6.1, 6.12 and 7.2 were read. Refcounts are invisible from userspace, so the prediction
@@ -166,8 +169,9 @@ static struct page_snap *snap_alloc(long n) {  // fresh anonymous memory: writin
 }
 
 // Would the kernel copy this page (rule of the running kernel)? maps_left: the folio's mappings
-// now, after the copies made earlier in this walk.
-static int rule_copies(enum oracle_rule rule, const struct page_snap *b, uint64_t maps_left) {
+// now, after the copies made earlier in this walk; pmd_mapped: this mm maps the folio by a PMD.
+static int rule_copies(enum oracle_rule rule, const struct page_snap *b, uint64_t maps_left, int pmd_mapped) {
+  if (pmd_mapped && b->folio_nr > 1 && b->folio_maps == b->folio_nr && !b->folio_shared) return 0;
   if (b->ksm || KPF(b->flags, KPF_ZERO_PAGE) || b->count > 1) return 1;
   if (b->folio_nr == 1) return b->count != 1;
   switch (rule) {
@@ -178,14 +182,15 @@ static int rule_copies(enum oracle_rule rule, const struct page_snap *b, uint64_
 }
 
 // Classifies the pages of before/after snapshots (taken around writing them, in order).
-static struct oracle_counts oracle_classify(const struct page_snap *before, const struct page_snap *after, long n) {
+static struct oracle_counts oracle_classify(const struct page_snap *before, const struct page_snap *after, long n,
+                                            int pmd_mapped) {
   enum oracle_rule rule = oracle_rule();
   struct oracle_counts c = {0};
   uint64_t head = 0, maps_left = 0;
   for (long i = 0; i < n; i++) {
     const struct page_snap *b = &before[i];
     if (b->folio_head != head) head = b->folio_head, maps_left = b->folio_maps;
-    int predicted = rule_copies(rule, b, maps_left);
+    int predicted = rule_copies(rule, b, maps_left, pmd_mapped);
     int copied = b->pfn && after[i].pfn != b->pfn;
     if (copied != predicted) c.predicted_mismatch++;
     if (!copied) {
@@ -203,6 +208,24 @@ static struct oracle_counts oracle_classify(const struct page_snap *before, cons
     if (maps_left) maps_left--;
   }
   return c;
+}
+
+// AnonHugePages of the mapping holding addr (/proc/self/smaps): bytes this mm maps by PMDs there.
+static long anon_huge_bytes(const void *addr) {
+  FILE *f = fopen("/proc/self/smaps", "r");
+  char line[256];
+  unsigned long lo, hi;
+  long kb = -1;
+  int inside = 0;
+  if (!f) return -1;
+  while (fgets(line, sizeof line, f)) {
+    if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
+      inside = (uintptr_t)addr >= lo && (uintptr_t)addr < hi;
+    else if (inside && sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+      break;
+  }
+  fclose(f);
+  return kb < 0 ? -1 : kb * 1024;
 }
 
 // Records counts under PREFIX_copied_shared=... on the result line.
