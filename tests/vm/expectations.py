@@ -234,8 +234,9 @@ ROWS = [
     Row("thp_fork_pte", comm(COPIES, comm="wl_thp_child", reason="large_folio"), 0, hi=2),
     Row("thp_fork_pte", comm(COPIES, comm="wl_thp_parent", reason="large_folio"), "wl:parent_copied_large_folio",
         hi=2),
-    Row("thp_fork_pte", comm(COPIES, comm="wl_thp_parent", reason="shared"), "wl:parent_copied_shared", hi=12,
-        note="the parent is the only mapper: only its own stack/data noise is shared"),
+    Row("thp_fork_pte", comm(COPIES, comm="wl_thp_parent", reason="shared"), "wl:parent_copied_shared", hi=16,
+        note="the parent is the only mapper: only its own stack/data/heap noise (two forks, smaps read) is "
+             "shared: measured 10-11"),
     Row("thp_fork_pte", comm(COPIES, comm="wl_thp_parent", reason="extra_ref"), "wl:parent_copied_other", hi=2),
     Row("thp_fork_pte", comm(REUSES, comm="wl_thp_parent"), "wl:parent_reused", lo=2, hi=12),
     # pmd: the child's pages are shared through the parent's PMD mapping (entire mapcount)
