@@ -445,6 +445,10 @@ static void read_file(const char *path, char *buf, size_t len) {
 
 #define KSM_SYSFS "/sys/kernel/mm/ksm/"
 
+// KSM knobs this workload changes, restored by ksm_stop() (the host tier runs it on a real host).
+static const char *const ksm_knobs[] = {KSM_SYSFS "run", KSM_SYSFS "pages_to_scan", KSM_SYSFS "sleep_millisecs"};
+static char ksm_saved[3][32];
+
 // KSM-merge [p, p + n pages): MADV_MERGEABLE, ksmd running fast, then poll kpageflags until every
 // page is a KSM page (two ksmd passes: a page merges once its checksum held for a whole scan).
 // Returns the pages merged; ksmd keeps running until ksm_stop().
@@ -452,6 +456,7 @@ static long ksm_merge(char *p, long n) {
   if (access(KSM_SYSFS "run", W_OK) != 0) return fail("no KSM (%s): %s", KSM_SYSFS "run", strerror(errno)), 0;
   for (long i = 0; i < n; i++) memset(p + i * PAGE, (int)(i / 2 % 250) + 1, PAGE);  // pairs of twins
   if (madvise(p, (size_t)n * PAGE, MADV_MERGEABLE) != 0) return fail("MADV_MERGEABLE: %s", strerror(errno)), 0;
+  for (int k = 0; k < 3; k++) read_file(ksm_knobs[k], ksm_saved[k], sizeof ksm_saved[k]);
   if (write_file(KSM_SYSFS "pages_to_scan", "4096") || write_file(KSM_SYSFS "sleep_millisecs", "10") ||
       write_file(KSM_SYSFS "run", "1"))
     return fail("start ksmd: %s", strerror(errno)), 0;
@@ -472,7 +477,11 @@ static long ksm_merge(char *p, long n) {
   return merged;
 }
 
-static void ksm_stop(void) { write_file(KSM_SYSFS "run", "0"); }  // stop ksmd; keep merged pages
+// Stops ksmd unless it ran before (merged pages stay merged), and restores its knobs.
+static void ksm_stop(void) {
+  for (int k = 2; k >= 0; k--)
+    if (ksm_saved[k][0]) write_file(ksm_knobs[k], ksm_saved[k]);
+}
 
 // Counts pages that were KSM pages in `before` and have a new pfn in `after`.
 static long ksm_broken(const struct page_snap *before, const struct page_snap *after, long n) {
@@ -552,7 +561,8 @@ static int thp_child_body(void *arg) {
 static void thp_fork(int split_parent) {
   char mode[128];
   read_file("/sys/kernel/mm/transparent_hugepage/enabled", mode, sizeof mode);
-  if (strstr(mode, "[never]") && write_file("/sys/kernel/mm/transparent_hugepage/enabled", "madvise") != 0)
+  int enabled_thp = strstr(mode, "[never]") != NULL;
+  if (enabled_thp && write_file("/sys/kernel/mm/transparent_hugepage/enabled", "madvise") != 0)
     return fail("THP disabled and cannot be enabled: %s", strerror(errno));
   int saved_thp = use_thp;
   use_thp = 1;
@@ -571,6 +581,7 @@ static void thp_fork(int split_parent) {
   if (thp != 2 * THP_PAGES) fail("only %ld of %d pages are THP pages", thp, 2 * THP_PAGES);
   wait_child(fork_child(split_parent ? "wl_thp_child" : "wl_thpmd_child", thp_child_body, NULL));
   thp_write_observed("parent", 3);
+  if (enabled_thp) write_file("/sys/kernel/mm/transparent_hugepage/enabled", "never");
 }
 
 static void wl_thp_fork_pte(void) { thp_fork(1); }
