@@ -21,6 +21,8 @@ struct folio___memdesc { memdesc_flags_t flags; } __attribute__((preserve_access
 struct page___info { unsigned long compound_info; } __attribute__((preserve_access_index));
 /* 6.1 folio: _total_mapcount (PMD mappings only); 6.12 replaced it with _large_mapcount. */
 struct folio___61 { atomic_t _total_mapcount; } __attribute__((preserve_access_index));
+/* 7.2 (CONFIG_MM_ID): folio->_mm_ids, whose top bit says the folio is mapped by more than one mm. */
+struct folio___mmid { unsigned long _mm_ids; } __attribute__((preserve_access_index));
 /* folio->_folio_nr_pages was renamed _nr_pages (7.2, host 6.18). */
 struct folio___nr { unsigned int _nr_pages; } __attribute__((preserve_access_index));
 /* mm->flags: unsigned long until mm_flags_t (7.2, host 6.18). */
@@ -71,6 +73,11 @@ struct cw_page_copy {
 	__u64 w[8];
 };
 
+static __always_inline bool cw_test_bit(unsigned long word, unsigned int bit)
+{
+	return (word >> bit) & 1;
+}
+
 static __always_inline unsigned long cw_copy_flags(const struct cw_page_copy *c)
 {
 	if (bpf_core_field_exists(((struct page___memdesc *)0)->flags))
@@ -116,14 +123,49 @@ static __always_inline unsigned int cw_folio_nr_pages(const struct folio *folio)
 	return 1;
 }
 
-/* Mapcount of a large folio (number of mappings of any of its pages), +1 applied. */
-static __always_inline int cw_large_mapcount(const struct folio *folio)
+/*
+ * A large folio's head page and its second page read at once: the folio's own fields all live in
+ * its second struct page on 6.1-7.2 (mm_types.h: 6.1 _total_mapcount/_pincount/_folio_nr_pages;
+ * 6.12 _large_mapcount/_entire_mapcount/_pincount/_folio_nr_pages; 7.2 adds _mm_ids and renames
+ * _nr_pages), so one 128-byte read gives them all. Fields are taken out with CO-RE offsets, as
+ * from cw_page_copy.
+ */
+struct cw_folio_copy {
+	__u64 w[16];
+};
+
+/* FOLIO_MM_IDS_SHARED_BITNUM = 2 * MM_ID_BITS + 1 (7.2 mm_types.h:355); MM_ID_BITS = 31 on 64-bit */
+#define CW_MM_IDS_SHARED_BIT 63
+
+struct cw_folio_counts {
+	int entire;		/* mappings of the folio as a whole (PMD), +1 applied */
+	int large;		/* mappings of any of its pages, +1 applied; -1: no such field (6.1) */
+	int pincount;		/* _pincount */
+	unsigned int nr;	/* pages */
+	bool mm_shared;		/* 7.2: _mm_ids says more than one mm maps it */
+	bool double_map;	/* 6.1: PG_double_map, every page's _mapcount carries +1 */
+};
+
+static __always_inline void cw_folio_counts(const struct cw_folio_copy *c, struct cw_folio_counts *fc)
 {
-	if (bpf_core_field_exists(folio->_large_mapcount))
-		return BPF_CORE_READ(folio, _large_mapcount.counter) + 1;
-	if (bpf_core_field_exists(((struct folio___61 *)0)->_total_mapcount))
-		return BPF_CORE_READ((struct folio___61 *)folio, _total_mapcount.counter) + 1;
-	return 0;
+	const struct folio *f = (const struct folio *)c;
+
+	fc->pincount = f->_pincount.counter;
+	if (bpf_core_field_exists(((struct folio___nr *)0)->_nr_pages))
+		fc->nr = ((const struct folio___nr *)c)->_nr_pages;
+	else
+		fc->nr = f->_folio_nr_pages;
+	fc->large = -1;
+	if (bpf_core_field_exists(f->_large_mapcount))
+		fc->large = f->_large_mapcount.counter + 1;
+	if (bpf_core_field_exists(f->_entire_mapcount))
+		fc->entire = f->_entire_mapcount.counter + 1;
+	else if (bpf_core_field_exists(((struct folio___61 *)0)->_total_mapcount))
+		fc->entire = ((const struct folio___61 *)c)->_total_mapcount.counter + 1;
+	if (bpf_core_field_exists(((struct folio___mmid *)0)->_mm_ids))
+		fc->mm_shared = cw_test_bit(((const struct folio___mmid *)c)->_mm_ids, CW_MM_IDS_SHARED_BIT);
+	if (bpf_core_enum_value_exists(enum pageflags, PG_double_map))
+		fc->double_map = cw_test_bit(f->_flags_1, bpf_core_enum_value(enum pageflags, PG_double_map));
 }
 
 static __always_inline unsigned long cw_mm_flags(const struct mm_struct *mm)
@@ -131,11 +173,6 @@ static __always_inline unsigned long cw_mm_flags(const struct mm_struct *mm)
 	if (bpf_core_field_exists(((struct mm_struct___flagsarr *)0)->flags))
 		return BPF_CORE_READ((struct mm_struct___flagsarr *)mm, flags.__mm_flags[0]);
 	return BPF_CORE_READ(mm, flags);
-}
-
-static __always_inline bool cw_test_bit(unsigned long word, unsigned int bit)
-{
-	return (word >> bit) & 1;
 }
 
 #endif /* COWWATCH_COMPAT_BPF_H */

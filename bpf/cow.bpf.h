@@ -7,10 +7,14 @@
  * (kernel-facts.md §4: matched wp_page_copy exactly on 6.1), or, where a wp_page_copy probe is
  * attached (cw_cfg.copy_exact), by what that probe saw. Each fault is attributed to the owner of
  * vmf->vma->vm_mm: unshare faults are taken by the pinning task on another process's mm.
+ * Where __get_user_pages is probed (cw_cfg.gup_context), a remote fault taken outside GUP on a KSM
+ * page, or an unshare fault outside GUP, is KSM unmerging (gup_context.bpf.h): a ksm copy, never
+ * a GUP unshare.
  */
 #ifndef COWWATCH_COW_BPF_H
 #define COWWATCH_COW_BPF_H
 
+#include "gup_context.bpf.h"
 #include "maps.bpf.h"
 #include "page_state.bpf.h"
 #include <bpf/bpf_tracing.h>
@@ -112,6 +116,22 @@ static __always_inline bool cw_fault_owner(const struct vm_fault *vmf, bool btf,
 	return true;
 }
 
+/*
+ * True when this fault is KSM unmerging rather than GUP or a user write: a remote fault (break_ksm
+ * passes FAULT_FLAG_REMOTE on 6.1, 6.12 and 7.2) taken outside __get_user_pages, with
+ * FAULT_FLAG_UNSHARE (6.12+: only GUP and break_ksm set it) or on a KSM page (6.1 unmerges with
+ * FAULT_FLAG_WRITE). Only such faults pay the lookup. Without the GUP probe: never (the plan says so).
+ */
+static __always_inline bool cw_ksm_unmerge(const struct vm_fault *vmf, bool btf, __u32 flags, bool unshare,
+					   const struct cw_page_state *st)
+{
+	if (!cw_cfg.gup_context || !(flags & bpf_core_enum_value(enum fault_flag, FAULT_FLAG_REMOTE)))
+		return false;
+	if (!unshare && !(st->page_flags & CW_PF_KSM))
+		return false;
+	return !cw_in_gup(CW_READ(btf, vmf, vma, vm_mm));
+}
+
 /* do_wp_page exit: decide, count, maybe emit. btf: as for cw_wp_entry (vmf is 0 on kretprobes). */
 static __always_inline void cw_wp_exit(const struct vm_fault *vmf, bool btf)
 {
@@ -123,7 +143,7 @@ static __always_inline void cw_wp_exit(const struct vm_fault *vmf, bool btf)
 	char owner_comm[CW_COMM_LEN] = {};
 	unsigned long orig_pte, new_pte = 0, vm_flags;
 	pte_t *ptep;
-	bool unshare, remote, have_comm, copied, pfn_changed, exact, anomaly, have_stash = false;
+	bool unshare, remote, have_comm, copied, pfn_changed, exact, anomaly, unmerge, have_stash = false;
 	__u8 copy_seen = 0, reuse_seen = 0;
 	__u32 flags;
 	__u8 decision, reason = CW_REASON_COUNT, ff = 0;
@@ -146,6 +166,9 @@ static __always_inline void cw_wp_exit(const struct vm_fault *vmf, bool btf)
 	unshare = bpf_core_enum_value_exists(enum fault_flag, FAULT_FLAG_UNSHARE) &&
 		  (flags & bpf_core_enum_value(enum fault_flag, FAULT_FLAG_UNSHARE));
 	ff = unshare ? CW_FF_UNSHARE : CW_FF_WRITE;
+	unmerge = cw_ksm_unmerge(vmf, btf, flags, unshare, &st);
+	if (unmerge)
+		ff |= CW_FF_KSM_UNMERGE;
 	orig_pte = CW_READ(btf, vmf, orig_pte.pte);
 	ptep = CW_READ(btf, vmf, pte);
 	if (ptep)
@@ -184,15 +207,22 @@ static __always_inline void cw_wp_exit(const struct vm_fault *vmf, bool btf)
 		cw_count(host, proc, CW_C_WP_REMOTE);
 	switch (decision) {
 	case CW_DECISION_COPY:
-		reason = have_stash ? cw_copy_reason(&st, unshare) : (unshare ? CW_REASON_UNSHARE : CW_REASON_OTHER);
+		if (unmerge) /* a KSM page (or a KSM-placed zero page, 6.12+) broken by unmerging */
+			reason = (st.page_flags & CW_PF_ZERO_PAGE) ? CW_REASON_ZERO_PAGE : CW_REASON_KSM;
+		else if (have_stash)
+			reason = cw_copy_reason(&st, unshare);
+		else
+			reason = unshare ? CW_REASON_UNSHARE : CW_REASON_OTHER;
 		cw_count(host, proc, CW_C_COPY_FIRST + reason);
+		if (unmerge)
+			cw_count(host, proc, CW_C_KSM_UNMERGE_COPY);
 		break;
 	case CW_DECISION_REUSE:
 		cw_count(host, proc, (st.page_flags & CW_PF_ANON_EXCLUSIVE) ? CW_C_REUSE_EXCLUSIVE
 									     : CW_C_REUSE_SOLE_REF);
 		break;
 	case CW_DECISION_UNSHARE_NOOP:
-		cw_count(host, proc, CW_C_UNSHARE_NOOP);
+		cw_count(host, proc, unmerge ? CW_C_KSM_UNMERGE_NOOP : CW_C_UNSHARE_NOOP);
 		break;
 	case CW_DECISION_SHARED_MAPPING:
 		cw_count(host, proc, CW_C_WP_SHARED_MAPPING);

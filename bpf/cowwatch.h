@@ -14,7 +14,7 @@
 #include <linux/types.h>
 #endif
 
-#define CW_SCHEMA_VERSION 1
+#define CW_SCHEMA_VERSION 2
 #define CW_COMM_LEN 16
 #define CW_PAGE_SIZE 4096
 
@@ -75,6 +75,9 @@ enum cw_counter {
 	CW_C_FORK_PINNED_COPIES,	/* pages copied eagerly at fork because they were maybe pinned */
 	CW_C_SELFCHECK_COPY_MISMATCH,	/* host only: the pfn compare disagreed with the exact
 					   wp_page_copy probe (measures the derived rung's accuracy) */
+	CW_C_KSM_UNMERGE_COPY,		/* KSM unmerge (break_ksm) copied a KSM page: also counted
+					   as a copy with reason ksm, never as a GUP unshare */
+	CW_C_KSM_UNMERGE_NOOP,		/* KSM unmerge fault that copied nothing (raced) */
 	CW_C_COUNT,
 };
 
@@ -119,6 +122,7 @@ enum cw_event_type {
 #define CW_FF_WRITE	0x01	/* FAULT_FLAG_WRITE */
 #define CW_FF_UNSHARE	0x02	/* FAULT_FLAG_UNSHARE */
 #define CW_FF_REMOTE	0x04	/* taken by a task whose mm is not the faulting mm */
+#define CW_FF_KSM_UNMERGE 0x08	/* KSM unmerge (break_ksm), not a GUP pin: needs gup_context */
 
 /* page_flags bits: state of the old page at decision time (do_wp_page entry) */
 #define CW_PF_ANON		0x01	/* anonymous */
@@ -143,7 +147,8 @@ struct cw_event {
 	__u32 actor_tgid;	/* current's tgid: differs from tgid for remote faults / reclaim */
 	__u32 aux2;		/* fork: child tgid */
 	__s32 refcount;		/* old folio's refcount at entry */
-	__s32 mapcount;		/* old page's mapcount at entry (folio's for large folios) */
+	__s32 mapcount;		/* old page's mapcount at entry: its own mappings plus its folio's
+				   entire (PMD) mappings, as /proc/kpagecount shows it */
 	__u8 type;		/* enum cw_event_type */
 	__u8 hook;		/* enum cw_hook that produced it */
 	__u8 decision;		/* enum cw_decision (faults) */
@@ -163,6 +168,8 @@ struct cw_bpf_config {
 	__u32 reuse_exact;	/* 1: a wp_page_reuse probe marks reuses */
 	__u32 swap_ret_errno;	/* 1: swap hook returns int 0 on success; 0: bool/entry != 0 */
 	__u32 fork_copies_seen;	/* 1: pinned pages copied at fork are counted (copy_page_range) */
+	__u32 gup_context;	/* 1: __get_user_pages is probed (gup_context.bpf.h), so faults
+				   outside GUP are told apart: KSM unmerges are not GUP unshares */
 	__u32 wake_bytes;	/* a record that leaves this much unread in the detail ring wakes
 				   the reader (0: never; else the timer drain alone) */
 	__u32 ctl_wake_bytes;	/* the same for the control ring */

@@ -11,10 +11,12 @@ extern const void vmemmap_base __ksym __weak;
 #define CW_VMEMMAP_DEFAULT 0xffffea0000000000UL /* x86-64 4-level paging, no KASLR of memory */
 
 struct cw_page_state {
-	__s32 refcount;
-	__s32 mapcount;
+	__s32 refcount;		/* the folio's */
+	__s32 mapcount;		/* this page's mappings: its own _mapcount + the folio's entire (PMD) ones */
+	__s32 folio_mapcount;	/* large folio: mappings of any of its pages (6.12+); -1 unknown (6.1) */
 	__u8 page_flags;	/* CW_PF_* */
 	__u8 folio_order;
+	__u8 mm_shared;		/* large folio mapped by more than one mm (7.2 _mm_ids) */
 };
 
 static __always_inline unsigned long cw_pte_pfn(unsigned long pte)
@@ -51,19 +53,21 @@ static __always_inline __u8 cw_log2(unsigned int n)
 
 /*
  * Reads the state of the page mapped by orig_pte; mirrors the checks of do_wp_page (6.1-7.2).
- * A small folio costs one read (cw_page_copy); a tail page one more for its head, and a large
- * folio's own fields (in its second page) one each.
+ * A small folio costs one read (cw_page_copy); a page of a large folio one more, of its head
+ * and second page together (cw_folio_copy).
  */
 static __always_inline void cw_read_page_state(unsigned long orig_pte, struct cw_page_state *st)
 {
 	/* zeroed up front: 6.12's verifier hit "BUG backtracking" when fc's slots first appeared late */
-	struct cw_page_copy pc = {}, fc = {};
-	const struct cw_page_copy *f = &pc; /* the folio's head page: pc itself for a small folio */
+	struct cw_page_copy pc = {};
+	struct cw_folio_copy fc = {};
+	const void *f = &pc; /* the folio's head page: pc itself for a small folio */
 	const struct page *page;
 	const struct folio *folio;
 	unsigned long pflags, fflags, mapping;
 	bool large;
 
+	st->folio_mapcount = -1;
 	if (orig_pte & CW_PTE_SPECIAL) { /* zero page or a special pfn: vm_normal_page() == NULL */
 		st->page_flags |= CW_PF_ZERO_PAGE;
 		return;
@@ -72,29 +76,34 @@ static __always_inline void cw_read_page_state(unsigned long orig_pte, struct cw
 	if (bpf_probe_read_kernel(&pc, sizeof(pc), page))
 		return;
 	folio = cw_copy_folio(page, &pc);
-	if ((const void *)folio != (const void *)page) {
+	pflags = cw_copy_flags(&pc);
+	large = (const void *)folio != (const void *)page ||
+		cw_test_bit(pflags, bpf_core_enum_value(enum pageflags, PG_head));
+	if (large) {
 		if (bpf_probe_read_kernel(&fc, sizeof(fc), folio))
 			return;
 		f = &fc;
 	}
-	pflags = cw_copy_flags(&pc);
 	fflags = cw_copy_flags(f);
 	mapping = (unsigned long)((const struct folio *)f)->mapping;
-	large = cw_test_bit(fflags, bpf_core_enum_value(enum pageflags, PG_head));
 
 	st->refcount = ((const struct folio *)f)->_refcount.counter;
+	/* the page's own mappings: 6.12/7.2 folio_precise_page_mapcount() (fs/proc/internal.h),
+	 * 6.1 __page_mapcount() (mm/util.c:787) */
+	st->mapcount = ((const struct page *)&pc)->_mapcount.counter + 1;
 	if (large) {
-		unsigned int nr = cw_folio_nr_pages(folio);
+		struct cw_folio_counts c = {};
 
+		cw_folio_counts(&fc, &c);
 		st->page_flags |= CW_PF_LARGE;
-		st->folio_order = cw_log2(nr);
-		st->mapcount = cw_large_mapcount(folio);
-		if (BPF_CORE_READ(folio, _pincount.counter) > 0)
+		st->folio_order = cw_log2(c.nr);
+		st->mapcount += c.entire - (c.double_map ? 1 : 0);
+		st->folio_mapcount = c.large;
+		st->mm_shared = c.mm_shared;
+		if (c.pincount > 0)
 			st->page_flags |= CW_PF_MAYBE_PINNED;
-	} else {
-		st->mapcount = ((const struct page *)&pc)->_mapcount.counter + 1;
-		if (st->refcount >= CW_GUP_PIN_COUNTING_BIAS)
-			st->page_flags |= CW_PF_MAYBE_PINNED;
+	} else if (st->refcount >= CW_GUP_PIN_COUNTING_BIAS) {
+		st->page_flags |= CW_PF_MAYBE_PINNED;
 	}
 	if (mapping & CW_MAPPING_ANON)
 		st->page_flags |= CW_PF_ANON;
@@ -110,13 +119,38 @@ static __always_inline void cw_read_page_state(unsigned long orig_pte, struct cw
 }
 
 /*
+ * Why the kernel declined to reuse a page of a large folio that no other process maps, by the
+ * rule of the kernel running (told apart by the fields its folio has; docs/copy-reasons.md):
+ *  - 6.1 (_total_mapcount): do_wp_page copies when folio_ref_count > 3, or > 1 + swapcache
+ *    (mm/memory.c:3471, 3479). Every PTE mapping of any page of the folio holds a folio reference,
+ *    so those are the other pages' mappings: large_folio (extra references cannot be told apart).
+ *  - 6.12 (_large_mapcount, no _mm_ids): wp_can_reuse_anon_folio() returns false for any large
+ *    folio (mm/memory.c:3596): large_folio.
+ *  - 7.2 (_mm_ids): __wp_can_reuse_large_anon_folio() (mm/memory.c:4109) declines when only one
+ *    page is mapped (large mapcount <= 1) or the folio is shared with another mm (large_folio),
+ *    or when references exceed the mappings (extra_ref, swap cache counted); otherwise it reuses,
+ *    so a copy from that state lost a race (other).
+ */
+static __always_inline __u8 cw_large_folio_reason(const struct cw_page_state *st)
+{
+	__s32 swap_refs = (st->page_flags & CW_PF_SWAPCACHE) ? (1 << st->folio_order) : 0;
+
+	if (!bpf_core_field_exists(((struct folio___mmid *)0)->_mm_ids))
+		return CW_REASON_LARGE_FOLIO;
+	if (st->folio_mapcount <= 1 || st->mm_shared)
+		return CW_REASON_LARGE_FOLIO;
+	if (st->refcount > st->folio_mapcount + swap_refs)
+		return CW_REASON_EXTRA_REF;
+	return CW_REASON_OTHER;
+}
+
+/*
  * The reason a copy would be made, judged from the entry state (docs/copy-reasons.md). Precedence:
- * unshare, zero_page, file, ksm, pinned, shared, extra_ref, large_folio, other.
+ * unshare, zero_page, file, ksm, pinned, shared, then large_folio/extra_ref by the kernel's rule
+ * for large folios, extra_ref for small ones, other.
  */
 static __always_inline __u8 cw_copy_reason(const struct cw_page_state *st, bool unshare)
 {
-	__s32 expected_refs;
-
 	if (unshare)
 		return CW_REASON_UNSHARE;
 	if (st->page_flags & CW_PF_ZERO_PAGE)
@@ -129,12 +163,11 @@ static __always_inline __u8 cw_copy_reason(const struct cw_page_state *st, bool 
 		return CW_REASON_PINNED;
 	if (st->mapcount > 1)
 		return CW_REASON_SHARED;
-	/* one reference per mapping, one for the swap cache (a large folio's swapcache holds nr) */
-	expected_refs = st->mapcount + ((st->page_flags & CW_PF_SWAPCACHE) ? (1 << st->folio_order) : 0);
-	if (st->refcount > expected_refs)
-		return CW_REASON_EXTRA_REF;
 	if (st->page_flags & CW_PF_LARGE)
-		return CW_REASON_LARGE_FOLIO;
+		return cw_large_folio_reason(st);
+	/* a small folio: one reference for the mapping, one for the swap cache */
+	if (st->refcount > st->mapcount + ((st->page_flags & CW_PF_SWAPCACHE) ? 1 : 0))
+		return CW_REASON_EXTRA_REF;
 	return CW_REASON_OTHER;
 }
 

@@ -61,8 +61,10 @@ struct folio {
 	atomic_t _mapcount;
 	atomic_t _refcount;
 	unsigned long memcg_data;
+	unsigned long _flags_1;		/* the second page's flags (6.1 PG_double_map) */
 	atomic_t _pincount;
 	atomic_t _large_mapcount;	/* 6.12+; 6.1 has _total_mapcount (compat.bpf.h) */
+	atomic_t _entire_mapcount;	/* 6.12+; 6.1: _total_mapcount is the entire mapcount */
 	unsigned int _folio_nr_pages;	/* 6.1-6.x; 7.2 renamed it _nr_pages (compat.bpf.h) */
 	struct list_head lru;
 };
@@ -128,6 +130,7 @@ enum pageflags {
 	PG_swapcache = 3,
 	PG_swapbacked = 4,
 	PG_anon_exclusive = 5,
+	PG_double_map = 6,	/* 6.1 only (== PG_workingset, on the folio's second page) */
 };
 
 struct reclaim_state;

@@ -115,6 +115,8 @@ void counters_block(std::ostringstream& o, const json& c) {
   const json& unshare = sub(c, "gup_unshares");
   o << "  gup unshares  copy " << num(unshare, "copy") << "  noop " << num(unshare, "noop")
     << "\n";
+  const json& unmerge = sub(c, "ksm_unmerges");
+  o << "  ksm unmerges  copy " << num(unmerge, "copy") << "  noop " << num(unmerge, "noop") << "\n";
   const json& swap = sub(c, "swap_adds");
   o << "  swap adds     unpinned " << num(swap, "unpinned") << "  pinned " << num(swap, "pinned")
     << "  pinned swap skips " << num(c, "pinned_swap_skips") << "\n";
@@ -371,7 +373,8 @@ std::string render_event(const json& e) {
                 e.value("refcount", 0), e.value("mapcount", 0));
     if (num(e, "folio_order") > 0) line += " order " + str(e, "folio_order");
     uint64_t ff = num(e, "fault_flags");
-    line += std::string("  ") + ((ff & 0x02) ? "unshare" : "write") + ((ff & 0x04) ? " remote" : "");
+    line += std::string("  ") + ((ff & 0x02) ? "unshare" : "write") + ((ff & 0x04) ? " remote" : "") +
+            ((ff & 0x08) ? " ksm_unmerge" : "");
     uint64_t pf = num(e, "page_flags");
     static const char* kPageFlags[] = {"anon", "ksm", "swapcache", "exclusive",
                                        "pinned", "large", "zero", "mm_pinned"};

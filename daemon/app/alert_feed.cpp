@@ -26,6 +26,8 @@ cw_counters counters_from_tallies(const model::Tallies& t) {
   c.c[CW_C_FORK_MM_HAS_PINNED] = t[kForkMmHasPinned] + t[kForkLongterm];
   c.c[CW_C_FORK_LONGTERM_PINS] = t[kForkLongterm];
   c.c[CW_C_FORK_PINNED_COPIES] = t[kForkPinnedCopies];
+  c.c[CW_C_KSM_UNMERGE_COPY] = t[kKsmUnmergeCopy];
+  c.c[CW_C_KSM_UNMERGE_NOOP] = t[kKsmUnmergeNoop];
   return c;
 }
 

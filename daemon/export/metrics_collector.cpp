@@ -49,6 +49,12 @@ const TallyFamily kReuses{"cow_reuses_total", "Pages reused in place by a write-
 const TallyFamily kGupUnshares{"gup_unshares_total", "Unshare faults forced by read-only pins", "result",
                                {{"copy", tally_at, model::copy_tally(CW_REASON_UNSHARE)},
                                 {"noop", tally_at, model::kUnshareNoop}}};
+const TallyFamily kKsmUnmerges{"ksm_unmerges_total",
+                                "KSM unmerge faults (MADV_UNMERGEABLE, ksm run=2, PR_SET_MEMORY_MERGE off); "
+                                "copies are also cow_copies_total{reason=\"ksm\"}, never GUP unshares",
+                                "result",
+                                {{"copy", tally_at, model::kKsmUnmergeCopy},
+                                 {"noop", tally_at, model::kKsmUnmergeNoop}}};
 const TallyFamily kSwapAdds{"swap_adds_total", "Folios added to the swap cache", "pinned",
                             {{"true", tally_at, model::kSwapAddPinned},
                              {"false", tally_at, model::kSwapAddUnpinned}}};
@@ -81,13 +87,14 @@ const TallyFamily kPinnedSwapSkips{"pinned_swap_skips_total",
                                    "Reclaim kept a maybe-DMA-pinned anonymous folio", "",
                                    {{"", tally_at, model::kPinnedSwapSkip}}};
 
-const std::array<const TallyFamily*, 12> kHostFamilies = {
-    &kWpFaults, &kDecisions,   &kRemote,   &kApprox,          &kCopies, &kCopiedBytes,
-    &kReuses,   &kGupUnshares, &kSwapAdds, &kPinnedSwapSkips, &kForks,  &kForkPinnedCopies};
-const std::array<const TallyFamily*, 8> kGroupFamilies = {
-    &kWpFaults, &kCopies, &kCopiedBytes, &kReuses, &kGupUnshares, &kSwapAdds, &kForks, &kForkPinnedCopies};
-const std::array<const TallyFamily*, 6> kProcessFamilies = {
-    &kWpFaults, &kCopies, &kCopiedBytes, &kReuses, &kGupUnshares, &kSwapAdds};
+const std::array<const TallyFamily*, 13> kHostFamilies = {
+    &kWpFaults, &kDecisions,   &kRemote,      &kApprox,   &kCopies,          &kCopiedBytes, &kReuses,
+    &kGupUnshares, &kKsmUnmerges, &kSwapAdds, &kPinnedSwapSkips, &kForks,       &kForkPinnedCopies};
+const std::array<const TallyFamily*, 9> kGroupFamilies = {
+    &kWpFaults, &kCopies, &kCopiedBytes, &kReuses, &kGupUnshares, &kKsmUnmerges, &kSwapAdds, &kForks,
+    &kForkPinnedCopies};
+const std::array<const TallyFamily*, 7> kProcessFamilies = {
+    &kWpFaults, &kCopies, &kCopiedBytes, &kReuses, &kGupUnshares, &kKsmUnmerges, &kSwapAdds};
 
 // Adds one entity's series (its identifying labels first) to a family.
 void add_series(FamilyBuilder& builder, const TallyFamily& family, const Labels& identity,

@@ -26,7 +26,7 @@ constexpr std::array<std::string_view, CW_C_COUNT> kCounters{
     "copy_large_folio", "copy_other",          "reuse_exclusive",   "reuse_sole_ref",
     "unshare_noop",     "swap_add",            "swap_add_pinned",   "pinned_swap_skip",
     "fork",             "fork_mm_has_pinned",  "fork_longterm_pins", "wp_approx",
-    "fork_pinned_copies", "selfcheck_copy_mismatch"};
+    "fork_pinned_copies", "selfcheck_copy_mismatch", "ksm_unmerge_copy", "ksm_unmerge_noop"};
 
 constexpr std::array<std::string_view, CW_DROP_COUNT> kDropCauses{
     "ring_full", "ctl_ring_full", "proc_map_full", "stash_miss"};
@@ -34,7 +34,7 @@ constexpr std::array<std::string_view, CW_DROP_COUNT> kDropCauses{
 constexpr std::array<std::string_view, 5> kStrategies{
     "fentry", "kprobe", "derived", "tracepoint", "unavailable"};
 
-static_assert(CW_C_COPY_FIRST == 5 && CW_C_REUSE_EXCLUSIVE == 14 && CW_C_COUNT == 26,
+static_assert(CW_C_COPY_FIRST == 5 && CW_C_REUSE_EXCLUSIVE == 14 && CW_C_COUNT == 28,
               "cw_counter changed: update kCounters");
 static_assert(CW_HOOK_COUNT == 7 && CW_REASON_COUNT == 9 && CW_DECISION_COUNT == 5 &&
                   CW_EV_TYPE_COUNT == 7 && CW_DROP_COUNT == 4,

@@ -23,6 +23,6 @@ static_assert(offsetof(cw_event, actor_tgid) == 56 && offsetof(cw_event, aux2) =
 static_assert(offsetof(cw_event, refcount) == 64 && offsetof(cw_event, mapcount) == 68);
 static_assert(offsetof(cw_event, type) == 72 && offsetof(cw_event, anomaly) == 79);
 static_assert(offsetof(cw_event, comm) == 80);
-static_assert(CW_SCHEMA_VERSION == 1, "layout pinned for schema 1");
+static_assert(CW_SCHEMA_VERSION == 2, "layout pinned for schema 2 (counters KSM_UNMERGE_* appended)");
 
 }  // namespace cowwatch::ingest

@@ -112,6 +112,7 @@ class BpfSession final : public KernelSession {
     skel_->rodata->cw_cfg.reuse_exact = realization_.reuse_exact;
     skel_->rodata->cw_cfg.swap_ret_errno = realization_.swap_ret_errno;
     skel_->rodata->cw_cfg.fork_copies_seen = realization_.plan.fork_pinned_copies_seen;
+    skel_->rodata->cw_cfg.gup_context = realization_.gup_context;
     // A quarter of each ring unread wakes the reader early (bpf/maps.bpf.h cw_submit).
     skel_->rodata->cw_cfg.wake_bytes = options.event_mode == 0 ? 0 : options.ring_bytes / 4;
     skel_->rodata->cw_cfg.ctl_wake_bytes = options.ctl_ring_bytes / 4;

@@ -43,6 +43,7 @@ json tallies_json(const Tallies& t) {
       {"cow_copied_bytes", copied_bytes(t)},
       {"cow_reuses", {{"exclusive", t[kReuseExclusive]}, {"sole_ref", t[kReuseSoleRef]}}},
       {"gup_unshares", {{"copy", t[copy_tally(CW_REASON_UNSHARE)]}, {"noop", t[kUnshareNoop]}}},
+      {"ksm_unmerges", {{"copy", t[kKsmUnmergeCopy]}, {"noop", t[kKsmUnmergeNoop]}}},
       {"swap_adds", {{"pinned", t[kSwapAddPinned]}, {"unpinned", t[kSwapAddUnpinned]}}},
       {"pinned_swap_skips", t[kPinnedSwapSkip]},
       {"forks",

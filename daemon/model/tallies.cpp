@@ -27,6 +27,8 @@ Tallies tallies_from_counters(const cw_counters& counters) {
   t[kPinnedSwapSkip] = c[CW_C_PINNED_SWAP_SKIP];
   t[kForkLongterm] = c[CW_C_FORK_LONGTERM_PINS];
   t[kForkPinnedCopies] = c[CW_C_FORK_PINNED_COPIES];
+  t[kKsmUnmergeCopy] = c[CW_C_KSM_UNMERGE_COPY];
+  t[kKsmUnmergeNoop] = c[CW_C_KSM_UNMERGE_NOOP];
   t[kForkMmHasPinned] = saturating_sub(c[CW_C_FORK_MM_HAS_PINNED], c[CW_C_FORK_LONGTERM_PINS]);
   t[kForkNoPins] = saturating_sub(
       c[CW_C_FORK], std::max(c[CW_C_FORK_MM_HAS_PINNED], c[CW_C_FORK_LONGTERM_PINS]));
@@ -56,7 +58,7 @@ uint64_t gup_unshares(const Tallies& t) {
 uint64_t swap_adds(const Tallies& t) { return t[kSwapAddPinned] + t[kSwapAddUnpinned]; }
 uint64_t forks(const Tallies& t) { return t[kForkNoPins] + t[kForkMmHasPinned] + t[kForkLongterm]; }
 uint64_t activity(const Tallies& t) {
-  return wp_faults(t) + copies(t) + reuses(t) + t[kUnshareNoop] + swap_adds(t);
+  return wp_faults(t) + copies(t) + reuses(t) + t[kUnshareNoop] + t[kKsmUnmergeNoop] + swap_adds(t);
 }
 
 const char* copy_reason_name(int reason) {
@@ -69,7 +71,7 @@ uint64_t decision_count(const Tallies& t, size_t decision) {
   switch (decision) {
     case 0: return copies(t);
     case 1: return reuses(t);
-    case 2: return t[kUnshareNoop];
+    case 2: return t[kUnshareNoop] + t[kKsmUnmergeNoop];
     case 3: return t[kWpSharedMapping];
     case 4: return t[kWpIncomplete];
     default: return 0;

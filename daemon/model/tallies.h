@@ -31,6 +31,8 @@ enum Tally : uint8_t {
   kForkMmHasPinned,  // MM_HAS_PINNED - LONGTERM_PINS (sticky flag, no long-term pins now)
   kForkLongterm,     // LONGTERM_PINS
   kForkPinnedCopies, // pages copied eagerly at fork because maybe DMA-pinned (FORK_PINNED_COPIES)
+  kKsmUnmergeCopy,   // KSM unmerge copies (also in the ksm copies; never GUP unshares)
+  kKsmUnmergeNoop,   // KSM unmerge faults that copied nothing
   kTallyCount,
 };
 
@@ -51,7 +53,7 @@ uint64_t copies(const Tallies& t);          // all reasons
 uint64_t copied_bytes(const Tallies& t);    // copies x CW_PAGE_SIZE
 uint64_t reuses(const Tallies& t);          // exclusive + sole_ref
 uint64_t wp_faults(const Tallies& t);       // write + unshare + approx
-uint64_t gup_unshares(const Tallies& t);    // unshare copies + unshare no-ops
+uint64_t gup_unshares(const Tallies& t);    // unshare copies + unshare no-ops (GUP only, not KSM)
 uint64_t swap_adds(const Tallies& t);       // pinned + unpinned
 uint64_t forks(const Tallies& t);           // all pin states
 uint64_t activity(const Tallies& t);        // faults + copies + reuses + unshares + swap adds
@@ -61,7 +63,8 @@ uint64_t activity(const Tallies& t);        // faults + copies + reuses + unshar
 const char* copy_reason_name(int reason);   // "unshare", "zero_page", ... for cw_copy_reason
 inline constexpr std::array<const char*, 5> kDecisionNames = {"copy", "reuse", "unshare_noop",
                                                               "shared_mapping", "incomplete"};
-uint64_t decision_count(const Tallies& t, size_t decision);  // index into kDecisionNames
+// Index into kDecisionNames; unshare_noop includes KSM unmerge faults that copied nothing.
+uint64_t decision_count(const Tallies& t, size_t decision);
 
 // Absolute kernel counters of one entity -> deltas since the previous call. Per tally the
 // highest value seen is kept, so a value that dips and recovers is not counted twice.

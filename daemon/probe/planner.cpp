@@ -239,6 +239,40 @@ Realization make_plan(KernelProbe& k, const PlannerOptions& options) {
     }
   }
 
+  // gup_unshare's KSM side: a marker on tasks inside __get_user_pages (the only caller of
+  // faultin_page) tells GUP's unshare faults from KSM unmerging (break_ksm), which faults outside
+  // GUP: with FAULT_FLAG_UNSHARE on 6.12+, FAULT_FLAG_WRITE on 6.1 (bpf/gup_context.bpf.h).
+  if (out.plan.hooks[CW_HOOK_GUP_UNSHARE].strategy != Strategy::kUnavailable) {
+    HookPlan& hp = out.plan.hooks[CW_HOOK_GUP_UNSHARE];
+    Ladder l(hp, options);
+    const std::string func = "__get_user_pages";
+    std::string seen_at;
+    auto fentry = [&] {
+      if (!try_tracing(k, l, func, true, true, {"cw_fentry_get_user_pages", "cw_fexit_get_user_pages"}))
+        return false;
+      add(Kind::kTracing, "cw_fentry_get_user_pages", func, CW_HOOK_GUP_UNSHARE);
+      add(Kind::kTracing, "cw_fexit_get_user_pages", func, CW_HOOK_GUP_UNSHARE);
+      seen_at = "fentry/fexit " + func;
+      return true;
+    };
+    auto kprobe = [&] {
+      auto sym = try_kprobe(k, l, func, true, true, {"cw_kprobe_get_user_pages", "cw_kretprobe_get_user_pages"});
+      if (sym.empty()) return false;
+      add(Kind::kKprobe, "cw_kprobe_get_user_pages", sym, CW_HOOK_GUP_UNSHARE);
+      add(Kind::kKretprobe, "cw_kretprobe_get_user_pages", sym, CW_HOOK_GUP_UNSHARE);
+      seen_at = "kprobe/kretprobe " + sym;
+      return true;
+    };
+    if (prefer_kprobe ? kprobe() || fentry() : fentry() || kprobe()) {
+      out.gup_context = true;
+      hp.accuracy += "; KSM unmerge faults (outside GUP, seen at " + seen_at +
+                     ", cost per GUP call) count as ksm_unmerges, never as GUP unshares";
+    } else {
+      hp.accuracy += "; KSM unmerge not told apart (" + func +
+                     " not probeable): on 6.12+ its unshare faults count as GUP unshares";
+    }
+  }
+
   // swap_add: add_to_swap (<= 6.12) or folio_alloc_swap (7.2+).
   {
     HookPlan& hp = out.plan.hooks[CW_HOOK_SWAP_ADD];

@@ -34,6 +34,7 @@ struct Realization {
   bool copy_exact = false;     // a wp_page_copy probe marks copies
   bool reuse_exact = false;    // a wp_page_reuse probe marks reuses
   bool swap_ret_errno = false; // the swap function returns int 0 on success
+  bool gup_context = false;    // __get_user_pages is probed: KSM unmerges told from GUP unshares
 };
 
 Realization make_plan(KernelProbe& kernel, const PlannerOptions& options);

@@ -49,8 +49,8 @@ N = 512                  # pages per workload (cwwl -n); fixed for determinism
 PGREUSE_NOISE = 20       # pgreuse around one cwwl run that reuses nothing itself (baseline)
 PAGE = 4096
 WORKLOADS = ["baseline", "cow_child", "cow_reuse", "zero_page", "file_private", "unshare_pvr",
-             "unshare_odirect", "unshare_loop", "iouring_fork", "iouring_dontfork", "pageout", "pinned_pageout", "vmsplice_ref", "softdirty",
-             "exec"]
+             "unshare_odirect", "unshare_loop", "iouring_fork", "iouring_dontfork", "pageout", "pinned_pageout",
+             "vmsplice_ref", "softdirty", "exec", "ksm_write", "ksm_unmerge", "ksm_pin", "thp_fork_pte", "thp_fork_pmd"]
 
 HOOK_OF_METRIC = {
     "cowwatch_comm_wp_faults_total": "wp_fault",
@@ -59,6 +59,7 @@ HOOK_OF_METRIC = {
     "cowwatch_comm_fork_copied_bytes_total": "cow_copy",
     "cowwatch_comm_cow_reuses_total": "cow_reuse",
     "cowwatch_comm_gup_unshares_total": "gup_unshare",
+    "cowwatch_comm_ksm_unmerges_total": "gup_unshare",
     "cowwatch_comm_swap_adds_total": "swap_add",
     "cowwatch_comm_forks_total": "fork",
     "cowwatch_comm_fork_pinned_copies_total": "fork",
@@ -96,6 +97,7 @@ REUSES = "cowwatch_comm_cow_reuses_total"
 UNSHARES = "cowwatch_comm_gup_unshares_total"
 SWAP = "cowwatch_comm_swap_adds_total"
 FORKS = "cowwatch_comm_forks_total"
+UNMERGES = "cowwatch_comm_ksm_unmerges_total"
 
 ROWS = [
     # --- baseline: fork + child exit: noise only
@@ -223,6 +225,49 @@ ROWS = [
     # not yet traced to a cause): the stated accuracy is <= 0.1 % of faults.
     Row("softdirty", "metric:cowwatch_selfcheck_derived_copy_mismatch_total", 0, hi=50, kernels=r"^6\.1\.",
         vm_only=True, note="pfn compare vs fexit wp_page_copy (VM_FAULT_WRITE) over all write faults of the run"),
+
+    # --- 10. KSM (tests/vm/workloads/page_oracle.h: each page's pfn, KSM flag and mapcount from
+    # pagemap/kpageflags/kpagecount before and after). Expected values are the oracle's counts.
+    Row("ksm_write", "wl:ksm_merged", N, note="every page merged before the writes (polled, not slept)"),
+    Row("ksm_write", "wl:write_copied_ksm", N, note="oracle: each write to a KSM page copies it"),
+    Row("ksm_write", "wl:write_mismatch", 0, note="oracle: the kernel did what its source says"),
+    Row("ksm_write", comm(COPIES, comm="wl_ksm_writer", reason="ksm"), "wl:write_copied_ksm", hi=4),
+    Row("ksm_write", comm(UNMERGES, comm="wl_ksm_writer"), 0, note="a write COW is not an unmerge"),
+    Row("ksm_unmerge", "wl:ksm_unmerged", N, note="oracle: MADV_UNMERGEABLE gave every page a new pfn"),
+    Row("ksm_unmerge", comm(UNMERGES, comm="wl_ksm_unmerger", result="copy"), "wl:ksm_unmerged", hi=2),
+    Row("ksm_unmerge", comm(COPIES, comm="wl_ksm_unmerger", reason="ksm"), "wl:ksm_unmerged", hi=2),
+    Row("ksm_unmerge", comm(UNSHARES, comm="wl_ksm_unmerger"), 0,
+        note="break_ksm's FAULT_FLAG_UNSHARE faults (6.12+) are not GUP unshares"),
+    Row("ksm_pin", "wl:ksm_unshared", N, note="oracle: a R/O pin of a KSM page unshares it"),
+    Row("ksm_pin", comm(UNSHARES, comm="wl_ksm_pinned", result="copy"), "wl:ksm_unshared", hi=4),
+    Row("ksm_pin", comm(UNMERGES, comm="wl_ksm_pinned"), 0, note="a GUP unshare is not an unmerge"),
+
+    # --- 11. THP shared by fork; the child writes 513 pages and exits, the parent rewrites them.
+    # pte: the parent's PMDs split before the fork. The parent's outcome differs per kernel (6.1
+    # copies all but the folio's last mapping, 6.12 copies all, 7.2 reuses all): the oracle
+    # derives it and checks it against its reading of that kernel's rule (mismatch).
+    Row("thp_fork_pte", "wl:thp_pages", 2 * N, note="both 2 MiB areas are THPs"),
+    Row("thp_fork_pte", "wl:child_copied_shared", N + 1, note="oracle: every child write met a shared page"),
+    Row("thp_fork_pte", "wl:child_mismatch", 0),
+    Row("thp_fork_pte", "wl:parent_mismatch", 0, hi=2, note="a stray reference can turn a reuse into a copy"),
+    Row("thp_fork_pte", comm(COPIES, comm="wl_thp_child", reason="shared"), "wl:child_copied_shared", hi=12),
+    Row("thp_fork_pte", comm(COPIES, comm="wl_thp_child", reason="large_folio"), 0, hi=2),
+    Row("thp_fork_pte", comm(COPIES, comm="wl_thp_parent", reason="large_folio"), "wl:parent_copied_large_folio",
+        hi=2),
+    Row("thp_fork_pte", comm(COPIES, comm="wl_thp_parent", reason="shared"), "wl:parent_copied_shared", hi=16,
+        note="the parent is the only mapper: only its own stack/data/heap noise (two forks, smaps read) is "
+             "shared: measured 10-11"),
+    Row("thp_fork_pte", comm(COPIES, comm="wl_thp_parent", reason="extra_ref"), "wl:parent_copied_other", hi=2),
+    Row("thp_fork_pte", comm(REUSES, comm="wl_thp_parent"), "wl:parent_reused", lo=2, hi=12),
+    # pmd: the child's pages are shared through the parent's PMD mapping (entire mapcount)
+    Row("thp_fork_pmd", "wl:thp_pages", 2 * N),
+    Row("thp_fork_pmd", "wl:child_copied_shared", N + 1),
+    Row("thp_fork_pmd", "wl:parent_reused", N + 1, note="whole-PMD reuse after the child exited"),
+    Row("thp_fork_pmd", "wl:child_mismatch", 0),
+    Row("thp_fork_pmd", "wl:parent_mismatch", 0, note="do_huge_pmd_wp_page's rule (folio_ref_count == 1)"),
+    Row("thp_fork_pmd", comm(COPIES, comm="wl_thpmd_child", reason="shared"), "wl:child_copied_shared", hi=12),
+    Row("thp_fork_pmd", comm(COPIES, comm="wl_thpmd_child", reason="large_folio"), 0, hi=2),
+    Row("thp_fork_pmd", comm(COPIES, comm="wl_thpmd_parent", reason="large_folio"), 0, hi=2),
 
     # --- 4c. unshare storm: the VM config (shipped rules + vm-extra-rules.yaml) adds unshare_storm_fast
     # (cgroup scope, >= 100 unshares/s over 5 s); the storm runs 4 s at several hundred per second.

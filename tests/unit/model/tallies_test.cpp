@@ -33,6 +33,20 @@ TEST(Tallies, PartitionsKernelCounters) {
   EXPECT_EQ(decision_count(t, 2), 1u);   // unshare_noop
 }
 
+// KSM unmerge copies are ksm copies and never GUP unshares; their no-ops are unshare no-op decisions.
+TEST(Tallies, KsmUnmergesAreKsmCopiesNotGupUnshares) {
+  Tallies t = tallies_from_counters(counters({{int(CW_C_COPY_FIRST) + CW_REASON_KSM, 9},
+                                              {CW_C_KSM_UNMERGE_COPY, 8},
+                                              {CW_C_KSM_UNMERGE_NOOP, 1},
+                                              {int(CW_C_COPY_FIRST) + CW_REASON_UNSHARE, 4},
+                                              {CW_C_UNSHARE_NOOP, 2}}));
+  EXPECT_EQ(t[kKsmUnmergeCopy], 8u);
+  EXPECT_EQ(t[kKsmUnmergeNoop], 1u);
+  EXPECT_EQ(gup_unshares(t), 6u);
+  EXPECT_EQ(copies(t), 13u);             // 9 ksm (8 of them by unmerging) + 4 unshare
+  EXPECT_EQ(decision_count(t, 2), 3u);  // unshare_noop: GUP 2 + KSM 1
+}
+
 TEST(Baseline, DeltasAreNeverNegativeAndADipIsNotCountedTwice) {
   Baseline baseline;
   Tallies d1 = baseline.advance(counters({{CW_C_SWAP_ADD, 5}, {CW_C_SWAP_ADD_PINNED, 0}}));

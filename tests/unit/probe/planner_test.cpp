@@ -64,10 +64,11 @@ FakeKernel debian_61() {
   k.release = "6.1.0-56-cloud-amd64";
   k.btf = {{"do_wp_page", "int"}, {"wp_page_copy", "int"}, {"wp_page_reuse", "void"},
            {"add_to_swap", "bool"}, {"folio_alloc_swap", "struct"}, {"shrink_folio_list", "int"},
-           {"copy_page_range", "int"}, {"vma_alloc_folio", "ptr"}};
+           {"copy_page_range", "int"}, {"vma_alloc_folio", "ptr"}, {"__get_user_pages", "int"}};
   k.kallsyms = {"do_wp_page", "wp_page_copy", "wp_page_reuse", "add_to_swap", "folio_alloc_swap",
-                "shrink_folio_list", "copy_page_range", "vma_alloc_folio"};
+                "shrink_folio_list", "copy_page_range", "vma_alloc_folio", "__get_user_pages"};
   k.fentry_fail = {{"wp_page_reuse", kNotrace},
+                   {"__get_user_pages", {-524, "fentry attach failed (ENOTSUPP, 524): 7 arguments"}},
                    {"folio_alloc_swap/fexit", {-22, "fexit refused at load (EINVAL): struct return"}}};
   k.kprobe_fail = {{"wp_page_reuse", kKprobeNotrace}};
   return k;
@@ -82,6 +83,7 @@ FakeKernel debian_612() {
   k.btf["vma_alloc_folio_noprof"] = "ptr";
   k.kallsyms.insert("gup_must_unshare.part.0");
   k.kprobe_fail["gup_must_unshare.part.0"] = kKprobeNotrace;
+  k.fentry_fail.erase("__get_user_pages");  // 6 arguments since 6.5: the trampoline takes it
   return k;
 }
 
@@ -134,6 +136,33 @@ TEST(Planner, Debian61UsesExactFunctionsWhereTheyExist) {
   EXPECT_FALSE(r.swap_ret_errno);  // bool add_to_swap()
   EXPECT_TRUE(attaches(r, "cw_fentry_shrink_folio_list", "shrink_folio_list"));
   EXPECT_TRUE(attaches(r, "cw_fentry_vma_alloc_folio", "vma_alloc_folio"));
+}
+
+// KSM unmerge vs GUP unshare: a marker on tasks inside __get_user_pages (kprobe on 6.1, whose
+// 7-argument __get_user_pages the trampoline refuses; fentry on 6.12/7.2).
+TEST(Planner, GupContextMarkerHasAFallbackAndSaysWhenMissing) {
+  FakeKernel k61 = debian_61();
+  Realization r61 = make_plan(k61, {});
+  EXPECT_TRUE(r61.gup_context);
+  EXPECT_TRUE(attaches(r61, "cw_kprobe_get_user_pages", "__get_user_pages"));
+  EXPECT_TRUE(attaches(r61, "cw_kretprobe_get_user_pages", "__get_user_pages"));
+  EXPECT_NE(outcomes(r61.plan.hooks[CW_HOOK_GUP_UNSHARE]).find("524"), std::string::npos);
+  EXPECT_NE(r61.plan.hooks[CW_HOOK_GUP_UNSHARE].accuracy.find("kprobe/kretprobe __get_user_pages"),
+            std::string::npos);
+
+  FakeKernel k72 = debian_72();
+  Realization r72 = make_plan(k72, {});
+  EXPECT_TRUE(r72.gup_context);
+  EXPECT_TRUE(attaches(r72, "cw_fentry_get_user_pages", "__get_user_pages"));
+  EXPECT_TRUE(attaches(r72, "cw_fexit_get_user_pages", "__get_user_pages"));
+
+  FakeKernel none = debian_72();
+  none.btf.erase("__get_user_pages");
+  none.kallsyms.erase("__get_user_pages");
+  Realization rn = make_plan(none, {});
+  EXPECT_FALSE(rn.gup_context);
+  EXPECT_EQ(rn.plan.hooks[CW_HOOK_GUP_UNSHARE].strategy, Strategy::kDerived);
+  EXPECT_NE(rn.plan.hooks[CW_HOOK_GUP_UNSHARE].accuracy.find("KSM unmerge not told apart"), std::string::npos);
 }
 
 TEST(Planner, NotraceReuseFallsToTheDerivedRungWithReasons) {

@@ -39,6 +39,10 @@
 #ifndef MADV_PAGEOUT
 #define MADV_PAGEOUT 21
 #endif
+#ifndef MADV_MERGEABLE
+#define MADV_MERGEABLE 12
+#define MADV_UNMERGEABLE 13
+#endif
 
 enum { PAGE = 4096, HUGE = 2 << 20, MAX_OBS = 24, PIPE_BYTES = 1 << 20 };
 
@@ -234,6 +238,8 @@ static int pin_with_io_uring(char *p, long n) {
   observe("pinned_pages", n);
   return fd;
 }
+
+#include "page_oracle.h"
 
 // ---------------------------------------------------------------------------------------------
 // Workloads. Each runs in a fresh runner process; `comm` in the table is the runner's.
@@ -473,6 +479,172 @@ static void wl_softdirty(void) {
   observe("write_minflt", write_pages(p, n_pages, 6));
 }
 
+// ---------------------------------------------------------------------------------------------
+// Oracle workloads (page_oracle.h): each page's fate and reason derived from pagemap/kpageflags/
+// kpagecount around the write, independently of cowwatch; results as PREFIX_copied_*=, _reused=.
+
+// Writes a sysfs/procfs file; returns 0 or -1 (errno kept).
+static int write_file(const char *path, const char *value) {
+  int fd = open(path, O_WRONLY);
+  if (fd < 0) return -1;
+  ssize_t w = write(fd, value, strlen(value));
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  return w == (ssize_t)strlen(value) ? 0 : -1;
+}
+
+static void read_file(const char *path, char *buf, size_t len) {
+  int fd = open(path, O_RDONLY);
+  ssize_t r = fd >= 0 ? read(fd, buf, len - 1) : -1;
+  buf[r > 0 ? r : 0] = 0;
+  if (fd >= 0) close(fd);
+}
+
+#define KSM_SYSFS "/sys/kernel/mm/ksm/"
+
+// KSM knobs this workload changes, restored by ksm_stop() (the host tier runs it on a real host).
+static const char *const ksm_knobs[] = {KSM_SYSFS "run", KSM_SYSFS "pages_to_scan", KSM_SYSFS "sleep_millisecs"};
+static char ksm_saved[3][32];
+
+// KSM-merge [p, p + n pages): MADV_MERGEABLE, ksmd running fast, then poll kpageflags until every
+// page is a KSM page (two ksmd passes: a page merges once its checksum held for a whole scan).
+// Returns the pages merged; ksmd keeps running until ksm_stop().
+static long ksm_merge(char *p, long n) {
+  if (access(KSM_SYSFS "run", W_OK) != 0) return fail("no KSM (%s): %s", KSM_SYSFS "run", strerror(errno)), 0;
+  for (long i = 0; i < n; i++) memset(p + i * PAGE, (int)(i / 2 % 250) + 1, PAGE);  // pairs of twins
+  if (madvise(p, (size_t)n * PAGE, MADV_MERGEABLE) != 0) return fail("MADV_MERGEABLE: %s", strerror(errno)), 0;
+  for (int k = 0; k < 3; k++) read_file(ksm_knobs[k], ksm_saved[k], sizeof ksm_saved[k]);
+  if (write_file(KSM_SYSFS "pages_to_scan", "4096") || write_file(KSM_SYSFS "sleep_millisecs", "10") ||
+      write_file(KSM_SYSFS "run", "1"))
+    return fail("start ksmd: %s", strerror(errno)), 0;
+  struct page_snap *s = snap_alloc(n);
+  long merged = 0;
+  for (int polls = 0; polls < 3000 && merged < n; polls++) {  // up to 60 s under TCG
+    usleep(20 * 1000);
+    if (snap_pages(p, n, s) != 0) break;
+    merged = 0;
+    for (long i = 0; i < n; i++) merged += s[i].ksm;
+  }
+  char scans[32];
+  read_file(KSM_SYSFS "full_scans", scans, sizeof scans);
+  observe("ksm_full_scans", atol(scans));
+  observe("ksm_merged", merged);
+  if (merged < n) fail("KSM merged %ld of %ld pages", merged, n);
+  munmap(s, (size_t)n * sizeof *s);
+  return merged;
+}
+
+// Stops ksmd unless it ran before (merged pages stay merged), and restores its knobs.
+static void ksm_stop(void) {
+  for (int k = 2; k >= 0; k--)
+    if (ksm_saved[k][0]) write_file(ksm_knobs[k], ksm_saved[k]);
+}
+
+// Counts pages that were KSM pages in `before` and have a new pfn in `after`.
+static long ksm_broken(const struct page_snap *before, const struct page_snap *after, long n) {
+  long broken = 0;
+  for (long i = 0; i < n; i++) broken += before[i].ksm && after[i].pfn != before[i].pfn;
+  return broken;
+}
+
+// 10a. KSM write COW: merge, then write every page: N copies, reason ksm, no unmerges.
+static void wl_ksm_write(void) {
+  char *p = alloc_pages(n_pages);
+  if (ksm_merge(p, n_pages) != n_pages) return ksm_stop();
+  ksm_stop();
+  struct page_snap *before = snap_alloc(n_pages), *after = snap_alloc(n_pages);
+  snap_pages(p, n_pages, before);
+  observe("write_minflt", write_pages(p, n_pages, 7));
+  snap_pages(p, n_pages, after);
+  struct oracle_counts c = oracle_classify(before, after, n_pages, 0);
+  observe_oracle("write", &c);
+}
+
+// 10b. KSM unmerge: merge, then MADV_UNMERGEABLE: break_ksm copies every page (6.1 with write
+//      faults, 6.12/7.2 with FAULT_FLAG_UNSHARE faults), taken by this process: ksm unmerges, no
+//      GUP unshares.
+static void wl_ksm_unmerge(void) {
+  char *p = alloc_pages(n_pages);
+  if (ksm_merge(p, n_pages) != n_pages) return ksm_stop();
+  ksm_stop();
+  struct page_snap *before = snap_alloc(n_pages), *after = snap_alloc(n_pages);
+  snap_pages(p, n_pages, before);
+  if (madvise(p, (size_t)n_pages * PAGE, MADV_UNMERGEABLE) != 0) fail("MADV_UNMERGEABLE: %s", strerror(errno));
+  snap_pages(p, n_pages, after);
+  observe("ksm_unmerged", ksm_broken(before, after, n_pages));
+}
+
+// 10c. R/O GUP pin of KSM pages: process_vm_readv of this process's own merged pages: GUP unshares
+//      (gup_must_unshare: a KSM page is never PageAnonExclusive), not KSM unmerges.
+static void wl_ksm_pin(void) {
+  char *p = alloc_pages(n_pages), *dst = populated_pages(n_pages);
+  if (ksm_merge(p, n_pages) != n_pages) return ksm_stop();
+  ksm_stop();
+  struct page_snap *before = snap_alloc(n_pages), *after = snap_alloc(n_pages);
+  snap_pages(p, n_pages, before);
+  struct iovec local = {.iov_base = dst, .iov_len = (size_t)n_pages * PAGE};
+  struct iovec remote = {.iov_base = p, .iov_len = (size_t)n_pages * PAGE};
+  if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) < 0) fail("process_vm_readv: %s", strerror(errno));
+  snap_pages(p, n_pages, after);
+  observe("ksm_unshared", ksm_broken(before, after, n_pages));
+}
+
+// 11. A THP shared by fork: the child writes 513 pages (a whole THP and the first page of the
+//     next) and exits, then the parent rewrites them. pte: the parent's PMDs were split into PTEs
+//     before the fork (mprotect of one page), so every write is a do_wp_page on a page of a large
+//     folio: the child's are shared; the parent's follow each kernel's large-folio rule (6.1
+//     copies all but the folio's last mapping, 6.12 copies all, 7.2 reuses). pmd: the parent
+//     keeps its PMDs: the child's pages are shared through the entire (PMD) mapcount, and the
+//     parent reuses whole PMDs (do_huge_pmd_wp_page: no per-page decisions).
+enum { THP_PAGES = HUGE / PAGE, THP_WRITES = THP_PAGES + 1 };
+static char *thp_buf;
+
+static void thp_write_observed(const char *prefix, char value) {
+  struct page_snap *before = snap_alloc(THP_WRITES), *after = snap_alloc(THP_WRITES);
+  int pmd_mapped = anon_huge_bytes(thp_buf) >= 2 * HUGE;  // both THPs mapped by PMDs here
+  snap_pages(thp_buf, THP_WRITES, before);
+  write_pages(thp_buf, THP_WRITES, value);
+  snap_pages(thp_buf, THP_WRITES, after);
+  struct oracle_counts c = oracle_classify(before, after, THP_WRITES, pmd_mapped);
+  observe_oracle(prefix, &c);
+}
+
+static int thp_child_body(void *arg) {
+  (void)arg;
+  thp_write_observed("child", 2);
+  return 0;
+}
+
+static void thp_fork(int split_parent) {
+  char mode[128];
+  read_file("/sys/kernel/mm/transparent_hugepage/enabled", mode, sizeof mode);
+  int enabled_thp = strstr(mode, "[never]") != NULL;
+  if (enabled_thp && write_file("/sys/kernel/mm/transparent_hugepage/enabled", "madvise") != 0)
+    return fail("THP disabled and cannot be enabled: %s", strerror(errno));
+  int saved_thp = use_thp;
+  use_thp = 1;
+  thp_buf = alloc_pages(2 * THP_PAGES);
+  use_thp = saved_thp;
+  write_pages(thp_buf, 2 * THP_PAGES, 1);
+  if (split_parent)
+    for (int t = 0; t < 2; t++)
+      if (mprotect(thp_buf + t * HUGE, PAGE, PROT_READ) || mprotect(thp_buf + t * HUGE, PAGE, PROT_READ | PROT_WRITE))
+        return fail("mprotect: %s", strerror(errno));
+  struct page_snap *s = snap_alloc(2 * THP_PAGES);
+  snap_pages(thp_buf, 2 * THP_PAGES, s);
+  long thp = 0;
+  for (long i = 0; i < 2 * THP_PAGES; i++) thp += KPF(s[i].flags, KPF_THP);
+  observe("thp_pages", thp);
+  if (thp != 2 * THP_PAGES) fail("only %ld of %d pages are THP pages", thp, 2 * THP_PAGES);
+  wait_child(fork_child(split_parent ? "wl_thp_child" : "wl_thpmd_child", thp_child_body, NULL));
+  thp_write_observed("parent", 3);
+  if (enabled_thp) write_file("/sys/kernel/mm/transparent_hugepage/enabled", "never");
+}
+
+static void wl_thp_fork_pte(void) { thp_fork(1); }
+static void wl_thp_fork_pmd(void) { thp_fork(0); }
+
 // Noise reference: fork + child exit (≈ 8 faults on the runner's own stack/data).
 static void wl_baseline(void) { wait_child(fork_child("wl_base_child", NULL, NULL)); }
 
@@ -498,6 +670,11 @@ static const struct workload workloads[] = {
     {"vmsplice_ref", "wl_vsp_parent", wl_vmsplice_ref},
     {"softdirty", "wl_softdirty", wl_softdirty},
     {"exec", "wl_exec_parent", wl_exec},
+    {"ksm_write", "wl_ksm_writer", wl_ksm_write},
+    {"ksm_unmerge", "wl_ksm_unmerger", wl_ksm_unmerge},
+    {"ksm_pin", "wl_ksm_pinned", wl_ksm_pin},
+    {"thp_fork_pte", "wl_thp_parent", wl_thp_fork_pte},
+    {"thp_fork_pmd", "wl_thpmd_parent", wl_thp_fork_pmd},
 };
 
 // ---------------------------------------------------------------------------------------------
