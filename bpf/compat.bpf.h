@@ -23,6 +23,14 @@ struct page___info { unsigned long compound_info; } __attribute__((preserve_acce
 struct folio___61 { atomic_t _total_mapcount; } __attribute__((preserve_access_index));
 /* folio->_folio_nr_pages was renamed _nr_pages (7.2, host 6.18). */
 struct folio___nr { unsigned int _nr_pages; } __attribute__((preserve_access_index));
+/*
+ * folio->memcg_data of a charged folio: a struct mem_cgroup * (6.1-6.12) or, since the series that
+ * reparents LRU folios through objcgs (7.2), a struct obj_cgroup * whose ->memcg is the memcg. The
+ * same series gave struct obj_cgroup its is_root member (the root memcg got an objcg), which tells
+ * the two layouts apart. Low bits are flags (MEMCG_DATA_KMEM/_OBJEXTS; none on an anon folio).
+ */
+struct obj_cgroup___root { bool is_root; } __attribute__((preserve_access_index));
+#define CW_MEMCG_DATA_FLAGS 0x7UL
 /* mm->flags: unsigned long until mm_flags_t (7.2, host 6.18). */
 struct mm_struct___flagsarr { mm_flags_t flags; } __attribute__((preserve_access_index));
 

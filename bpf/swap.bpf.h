@@ -4,11 +4,11 @@
  *   bool add_to_swap(struct folio *folio)                      6.1, 6.12
  *   int  folio_alloc_swap(struct folio *folio[, gfp_t gfp])    7.2, 6.18 (0 on success)
  *   swp_entry_t folio_alloc_swap(struct folio *folio)          6.1, 6.12 (kprobe only: struct return)
- * `current` is the reclaimer, not the owner. The folio is attributed to the current process only
- * when that process reclaims its own memory: MADV_PAGEOUT runs reclaim_pages(), which (unlike
- * kswapd, a kernel thread, and direct/memcg reclaim, which set current->reclaim_state) runs in the
- * caller's context with no reclaim_state. process_madvise() on another process is the one case this
- * misattributes (to the caller). Otherwise the folio counts for the host alone.
+ * `current` is the reclaimer (kswapd, a task in direct or memcg reclaim, a process_madvise() caller),
+ * not necessarily the owner. A swap add counts for the folio's owner (owner.bpf.h): the process
+ * that maps the anonymous folio, with its memcg in the record (aux0); the reclaimer is the
+ * record's pid/actor_tgid. A folio with no owning process (shmem on 7.2, whose folio_alloc_swap
+ * also sees it; KSM) counts for the host alone.
  *
  * pinned_swap_skip: shrink_folio_list() keeps anon folios that are maybe DMA-pinned before it
  * would allocate swap (vmscan.c, 6.1-7.2); its entry walks the list handed to it and counts them.
@@ -16,7 +16,7 @@
 #ifndef COWWATCH_SWAP_BPF_H
 #define COWWATCH_SWAP_BPF_H
 
-#include "maps.bpf.h"
+#include "owner.bpf.h"
 #include <bpf/bpf_tracing.h>
 
 /* kprobe entry -> kretprobe: the folio in flight, per task. */
@@ -34,7 +34,12 @@ static __always_inline bool cw_folio_maybe_pinned(const struct folio *folio)
 	return BPF_CORE_READ(folio, _refcount.counter) >= CW_GUP_PIN_COUNTING_BIAS;
 }
 
-/* True when current reclaims its own memory (MADV_PAGEOUT), see above. */
+/*
+ * True when current reclaims its own memory: MADV_PAGEOUT runs reclaim_pages() in the caller's
+ * context with no reclaim_state, unlike kswapd (a kernel thread) and direct/memcg reclaim. Used for
+ * the pinned-skip walk, which sees a whole list; process_madvise() on another process is
+ * misattributed to the caller there.
+ */
 static __always_inline bool cw_reclaiming_own_memory(struct task_struct *cur)
 {
 	if (BPF_CORE_READ(cur, flags) & CW_PF_KTHREAD)
@@ -46,24 +51,25 @@ static __always_inline bool cw_reclaiming_own_memory(struct task_struct *cur)
 
 static __always_inline void cw_swap_done(const struct folio *folio, long ret)
 {
-	struct task_struct *cur = (struct task_struct *)bpf_get_current_task_btf();
 	struct cw_counters *host, *proc = 0;
+	struct task_struct *owner;
 	struct cw_proc_key key;
 	struct cw_event *e;
-	bool ok, pinned, owner;
+	bool ok, pinned;
 
 	ok = cw_cfg.swap_ret_errno ? ret == 0 : ret != 0;
 	if (!ok || !folio)
 		return;
 	pinned = cw_folio_maybe_pinned(folio);
-	owner = cw_reclaiming_own_memory(cur);
+	owner = cw_folio_owner(folio);
 	host = cw_host_counters();
 	if (owner) {
-		cw_task_key(cur, &key);
+		cw_task_key(owner, &key);
 		proc = cw_proc_counters(&key);
 	}
-	if (proc)
-		proc->cgroup_id = bpf_get_current_cgroup_id();
+	/* a slot made here (first sight) learns the owner's cgroup; moves keep it current after */
+	if (proc && !proc->cgroup_id)
+		proc->cgroup_id = cw_task_cgroup_id(owner);
 	cw_count(host, proc, CW_C_SWAP_ADD);
 	if (pinned)
 		cw_count(host, proc, CW_C_SWAP_ADD_PINNED);
@@ -77,16 +83,19 @@ static __always_inline void cw_swap_done(const struct folio *folio, long ret)
 	e->hook = CW_HOOK_SWAP_ADD;
 	e->pid = (__u32)bpf_get_current_pid_tgid();
 	e->actor_tgid = bpf_get_current_pid_tgid() >> 32;
+	e->aux0 = cw_folio_memcg_id(folio);
 	if (owner) {
 		e->tgid = key.tgid;
 		e->start_ns = key.start_ns;
-		e->cgroup_id = bpf_get_current_cgroup_id();
+		e->cgroup_id = proc ? proc->cgroup_id : cw_task_cgroup_id(owner);
+		BPF_CORE_READ_STR_INTO(&e->comm, owner, group_leader, comm);
+	} else {
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
 	}
 	e->refcount = BPF_CORE_READ(folio, _refcount.counter);
 	e->folio_order = cw_log2(cw_folio_nr_pages(folio));
 	e->page_flags = pinned ? CW_PF_MAYBE_PINNED : 0;
 	e->anomaly = pinned;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	cw_submit(e, pinned);
 }
 

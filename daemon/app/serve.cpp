@@ -136,7 +136,12 @@ void handle_event(Runtime& rt, const cw_event& e) {
     return;
   }
   flush_faults(rt);
-  rt.aggregator->on_event(e);
+  if (e.type == CW_EV_CGROUP_MOVE) {
+    cw_counters at_move;
+    rt.aggregator->on_cgroup_move(e, rt.session->take_move(e.aux1, &at_move) ? &at_move : nullptr);
+  } else {
+    rt.aggregator->on_event(e);
+  }
   if (e.type == CW_EV_EXIT) {
     cw_proc_key key{e.tgid, 0, e.start_ns};
     cw_counters final_counters;

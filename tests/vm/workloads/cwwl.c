@@ -418,6 +418,141 @@ static void wl_softdirty(void) {
 // Noise reference: fork + child exit (≈ 8 faults on the runner's own stack/data).
 static void wl_baseline(void) { wait_child(fork_child("wl_base_child", NULL, NULL)); }
 
+// ---------------------------------------------------------------------------------------------
+// Whose memory: swap adds by another process's reclaim, cgroup moves (CWWL_CGROUP_ROOT required).
+
+// Moves the calling process into ROOT/<name> (created if needed). 0 on success.
+static int enter_cgroup(const char *name) {
+  const char *root = getenv("CWWL_CGROUP_ROOT");
+  char path[512];
+  if (!root || !*root) {
+    fail("CWWL_CGROUP_ROOT is not set");
+    return -1;
+  }
+  snprintf(path, sizeof path, "%s/%s", root, name);
+  if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+    fail("mkdir %s: %s", path, strerror(errno));
+    return -1;
+  }
+  snprintf(path, sizeof path, "%s/%s/cgroup.procs", root, name);
+  int fd = open(path, O_WRONLY);
+  int ok = fd >= 0 && write(fd, "0", 1) == 1;
+  if (!ok) fail("join %s: %s", path, strerror(errno));
+  if (fd >= 0) close(fd);
+  return ok ? 0 : -1;
+}
+
+// These workloads need cgroups of their own: without CWWL_CGROUP_ROOT (the host-kernel run) they
+// do nothing and say so; their table rows are vm_only.
+static int have_cgroup_root(void) {
+  const char *root = getenv("CWWL_CGROUP_ROOT");
+  if (root && *root) return 1;
+  observe("no_cgroup_root", 1);
+  return 0;
+}
+
+// A child that runs between two pipe handshakes: `ready` (child -> parent), `go` (parent -> child).
+struct handshake {
+  int ready[2], go[2];
+  char *pages;
+};
+
+static int handshake_open(struct handshake *h) {
+  if (pipe(h->ready) == 0 && pipe(h->go) == 0) return 0;
+  fail("pipe: %s", strerror(errno));
+  return -1;
+}
+
+static void handshake_signal(int fd) {
+  char c = 1;
+  if (write(fd, &c, 1) != 1) fail("handshake write: %s", strerror(errno));
+}
+
+static void handshake_wait(int fd) {
+  char c;
+  while (read(fd, &c, 1) < 0 && errno == EINTR) {
+  }
+}
+
+// 10. remote MADV_PAGEOUT: a child (wl_rpo_owner) moves into cgroup wl_remote_pageout_owner and
+//     populates N pages; the runner (wl_rpo_caller, cgroup wl_remote_pageout) pages them out with
+//     pidfd_open + process_madvise (5.10+). The pages are the child's and its memcg's: the child's
+//     own VmSwap growth is the truth; the caller's VmSwap stays 0.
+static int rpo_owner_body(void *arg) {
+  struct handshake *h = arg;
+  if (enter_cgroup("wl_remote_pageout_owner") != 0) return 3;
+  h->pages = populated_pages(n_pages);
+  long before = vmswap_kb();
+  if (write(h->ready[1], &h->pages, sizeof h->pages) != sizeof h->pages) return 4;
+  handshake_wait(h->go[0]);
+  observe("owner_swapped_pages", (vmswap_kb() - before) * 1024 / PAGE);
+  return 0;
+}
+
+static void wl_remote_pageout(void) {
+  if (!have_cgroup_root()) return;
+  struct handshake h;
+  if (handshake_open(&h) != 0) return;
+  pid_t owner = fork_child("wl_rpo_owner", rpo_owner_body, &h);
+  char *pages = NULL;
+  if (owner < 0 || read(h.ready[0], &pages, sizeof pages) != sizeof pages) return fail("owner did not start");
+  int pidfd = (int)syscall(SYS_pidfd_open, owner, 0);
+  struct iovec iov = {.iov_base = pages, .iov_len = (size_t)n_pages * PAGE};
+  long advised = pidfd < 0 ? -1 : syscall(SYS_process_madvise, pidfd, &iov, 1, MADV_PAGEOUT, 0);
+  if (advised < 0) fail("pidfd_open/process_madvise: %s", strerror(errno));
+  observe("advised_bytes", advised);
+  observe("caller_vmswap_kb", vmswap_kb());
+  handshake_signal(h.go[1]);
+  wait_child(owner);
+  if (pidfd >= 0) close(pidfd);
+}
+
+// 11. memcg reclaim by another process: the runner (wl_mcg_owner, cgroup wl_memcg_reclaim)
+//     populates N pages; a child forked before that (wl_mcg_reclaimer, so it shares none of them)
+//     moves into wl_memcg_reclaim_by and writes N pages' bytes to wl_memcg_reclaim/memory.reclaim
+//     (5.19+): reclaim of the runner's memcg runs in the child's context. Truth: the runner's
+//     VmSwap growth.
+static int mcg_reclaimer_body(void *arg) {
+  struct handshake *h = arg;
+  char path[512], bytes[32];
+  if (enter_cgroup("wl_memcg_reclaim_by") != 0) return 3;
+  handshake_signal(h->ready[1]);
+  handshake_wait(h->go[0]);
+  snprintf(path, sizeof path, "%s/wl_memcg_reclaim/memory.reclaim", getenv("CWWL_CGROUP_ROOT"));
+  int len = snprintf(bytes, sizeof bytes, "%ld", n_pages * PAGE);
+  int fd = open(path, O_WRONLY);
+  if (fd < 0) return 4;
+  // EAGAIN: less than asked could be reclaimed; what was swapped is still the truth
+  observe("reclaim_errno", write(fd, bytes, (size_t)len) == len ? 0 : errno);
+  close(fd);
+  return 0;
+}
+
+static void wl_memcg_reclaim(void) {
+  if (!have_cgroup_root()) return;
+  struct handshake h;
+  if (handshake_open(&h) != 0) return;
+  pid_t reclaimer = fork_child("wl_mcg_reclaimer", mcg_reclaimer_body, &h);
+  handshake_wait(h.ready[0]);
+  populated_pages(n_pages);
+  long before = vmswap_kb();
+  handshake_signal(h.go[1]);
+  wait_child(reclaimer);
+  observe("owner_swapped_pages", (vmswap_kb() - before) * 1024 / PAGE);
+}
+
+// 12. the runner (wl_cgmove) makes N/4 zero-page copies in cgroup wl_cgroup_move, moves itself
+//     into wl_cgroup_move_new (cgroup.procs) and at once makes N more: each cgroup gets its own.
+static void wl_cgroup_move(void) {
+  if (!have_cgroup_root()) return;
+  long before_n = n_pages / 4;
+  char *p = alloc_pages(before_n + n_pages);
+  read_pages(p, before_n + n_pages);
+  observe("before_minflt", write_pages(p, before_n, 1));
+  if (enter_cgroup("wl_cgroup_move_new") != 0) return;
+  observe("after_minflt", write_pages(p + before_n * PAGE, n_pages, 1));
+}
+
 struct workload {
   const char *name;
   const char *comm;  // the runner's comm
@@ -439,6 +574,9 @@ static const struct workload workloads[] = {
     {"vmsplice_ref", "wl_vsp_parent", wl_vmsplice_ref},
     {"softdirty", "wl_softdirty", wl_softdirty},
     {"exec", "wl_exec_parent", wl_exec},
+    {"remote_pageout", "wl_rpo_caller", wl_remote_pageout},
+    {"memcg_reclaim", "wl_mcg_owner", wl_memcg_reclaim},
+    {"cgroup_move", "wl_cgmove", wl_cgroup_move},
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -465,14 +603,9 @@ static void read_vmstat(long values[N_VMSTAT]) {
 static void join_cgroup(const char *workload) {
   const char *root = getenv("CWWL_CGROUP_ROOT");
   if (!root || !*root) return;
-  char path[512];
-  snprintf(path, sizeof path, "%s/wl_%s", root, workload);
-  if (mkdir(path, 0755) != 0 && errno != EEXIST) return fail("mkdir %s: %s", path, strerror(errno));
-  snprintf(path, sizeof path, "%s/wl_%s/cgroup.procs", root, workload);
-  int fd = open(path, O_WRONLY);
-  if (fd < 0 || write(fd, "0", 1) != 1) fail("join %s: %s", path, strerror(errno));
-  if (fd >= 0) close(fd);
-  observe("in_cgroup", 1);
+  char name[256];
+  snprintf(name, sizeof name, "wl_%s", workload);
+  if (enter_cgroup(name) == 0) observe("in_cgroup", 1);
 }
 
 static int run_workload(const struct workload *w) {
