@@ -50,7 +50,7 @@ std::optional<std::string> CgroupResolver::resolve(uint64_t cgroup_id) {
   if (hierarchy_.v1_only) return std::string(kCgroupV1Name);
   auto it = paths_.find(cgroup_id);
   if (it != paths_.end()) return it->second;
-  if (walked_this_poll_ || not_found_.count(cgroup_id)) return std::nullopt;
+  if (walks_this_poll_ >= kWalksPerPoll || not_found_.count(cgroup_id)) return std::nullopt;
   walk();
   it = paths_.find(cgroup_id);
   if (it != paths_.end()) return it->second;
@@ -60,7 +60,7 @@ std::optional<std::string> CgroupResolver::resolve(uint64_t cgroup_id) {
 
 void CgroupResolver::walk() {
   namespace fs = std::filesystem;
-  walked_this_poll_ = true;
+  ++walks_this_poll_;
   ++walks_;
   not_found_.clear();
   std::unordered_map<uint64_t, std::string> live;

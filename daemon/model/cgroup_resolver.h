@@ -1,7 +1,8 @@
 // Resolves a cgroup v2 id (cw_event.cgroup_id, the kernfs node id) to its path below the
 // cgroup2 root by walking the tree and matching each directory's st_ino. Results are cached;
-// a miss re-walks the tree at most once per poll (new_poll()), so a flood of unknown ids costs
-// one walk, and an id the last walk did not find (a removed cgroup, e.g. an offline memcg that
+// a miss re-walks the tree at most kWalksPerPoll times per poll (new_poll()), so a flood of unknown
+// ids costs a few walks, while several cgroups created within one poll (each named by a move
+// record while it exists) are all resolved; an id the last walk did not find (a removed cgroup, e.g. an offline memcg that
 // reclaim still names) does not trigger another walk by itself. A path once resolved is kept
 // after its cgroup is removed (ids are never reused), up to kMaxRemembered removed cgroups.
 //
@@ -35,14 +36,15 @@ CgroupHierarchy choose_cgroup_hierarchy(const std::string& configured_root, cons
 class CgroupResolver {
  public:
   static constexpr size_t kMaxRemembered = 4096;
+  static constexpr uint32_t kWalksPerPoll = 8;
 
   explicit CgroupResolver(std::string cgroup_root = "/sys/fs/cgroup",
                           const std::string& mounts_path = "/proc/self/mounts");
 
   // "system.slice/redis.service", or "/" for the root; nullopt when not found.
   std::optional<std::string> resolve(uint64_t cgroup_id);
-  // Allows one more walk on the next miss.
-  void new_poll() { walked_this_poll_ = false; }
+  // Allows kWalksPerPoll more walks.
+  void new_poll() { walks_this_poll_ = 0; }
   uint64_t walks() const { return walks_; }
   const CgroupHierarchy& hierarchy() const { return hierarchy_; }
 
@@ -53,7 +55,7 @@ class CgroupResolver {
   std::unordered_set<uint64_t> not_found_;  // looked up since the last walk and not in the tree
   std::deque<uint64_t> removed_;            // ids the last walks no longer found, oldest first
   std::unordered_set<uint64_t> removed_set_;  // the same, for lookups
-  bool walked_this_poll_ = false;
+  uint32_t walks_this_poll_ = 0;
   uint64_t walks_ = 0;
 };
 

@@ -14,7 +14,7 @@ Selectors
 Kernels: ".*" (all), a regex on `uname -r`, or a version bound such as ">=6.12" / "<6.12".
 
 Expected values: a number, or the workload's own observation of the same thing: "wl:KEY" (or
-"wl:A+wl:B"), e.g. an oracle workload that derived from /proc/PID/pagemap and /proc/kpageflags how
+"wl:A+wl:B"; "run:vmstat:NAME" is NAME's delta summed over every workload of the run), e.g. an oracle workload that derived from /proc/PID/pagemap and /proc/kpageflags how
 many of its pages the kernel copied and why. The tolerance applies around that value.
 
 Tolerance: the measured value must lie in [expected - lo, expected + hi]. Sources of slack:
@@ -165,8 +165,9 @@ ROWS = [
     Row("pageout", comm(SWAP, comm="wl_pageout", pinned="false"), N, hi=4, vm_only=True),
     Row("pageout", 'metric:cowwatch_cgroup_swap_adds_total{cgroup="wl_pageout",pinned="false"}', N, hi=4,
         vm_only=True, note="each workload runs in cgroup wl_<workload> (CWWL_CGROUP_ROOT)"),
-    Row("pageout", 'metric:cowwatch_swap_adds_total{pinned="false"}', N, hi=8, vm_only=True,
-        note="host total over the whole run: only pageout swaps (no memory pressure in the VM)"),
+    Row("pageout", 'metric:cowwatch_swap_adds_total{pinned="false"}', "run:vmstat:pswpout", hi=8, vm_only=True,
+        note="host total over the whole run: every page the run's workloads wrote to swap (no other memory "
+             "pressure in the VM)"),
     Row("pinned_pageout", "wl:vmswap_kb", 0, vm_only=True),
     Row("pinned_pageout", "vmstat:pswpout", 0, hi=8, vm_only=True),
     Row("pinned_pageout", comm(SWAP, comm="wl_pin_pageout"), 0),
@@ -222,16 +223,19 @@ ROWS = [
         "wl:owner_swapped_pages", hi=4, vm_only=True, note="the owner's cgroup, created by the workload"),
     Row("remote_pageout", 'metric:cowwatch_cgroup_swap_adds_total{cgroup="wl_remote_pageout"}', 0, vm_only=True),
 
-    # --- 11. memcg reclaim by another process: wl_mcg_reclaimer (cgroup wl_memcg_reclaim_by) writes
-    # N pages' bytes to memory.reclaim of the runner's cgroup wl_memcg_reclaim. Truth: the runner's
-    # VmSwap growth (at least half of N: its memcg holds little else).
+    # --- 11. memcg reclaim by another process: wl_mcg_reclaim (moved to cgroup wl_memcg_reclaim_by)
+    # writes N pages' bytes to memory.reclaim of the runner's cgroup wl_memcg_reclaim. Truth: each
+    # process's VmSwap growth: the runner's (at least half of N: its memcg holds little else) and the
+    # reclaimer's own few pages, copied after fork while it was still in wl_memcg_reclaim.
     Row("memcg_reclaim", "wl:owner_swapped_pages", N, lo=N // 2, hi=16, vm_only=True),
     Row("memcg_reclaim", comm(SWAP, comm="wl_mcg_owner"), "wl:owner_swapped_pages", lo=4, hi=8, vm_only=True,
         note="reclaim runs in the reclaimer's context; the pages are the owner's"),
-    Row("memcg_reclaim", comm(SWAP, comm="wl_mcg_reclaimer"), 0, vm_only=True),
+    Row("memcg_reclaim", comm(SWAP, comm="wl_mcg_reclaim"), "wl:reclaimer_swapped_pages", hi=2, vm_only=True,
+        note="the reclaimer's own pages count for it, not the pages it reclaims for the other memcg"),
     Row("memcg_reclaim", 'metric:cowwatch_cgroup_swap_adds_total{cgroup="wl_memcg_reclaim"}',
         "wl:owner_swapped_pages", lo=4, hi=8, vm_only=True),
-    Row("memcg_reclaim", 'metric:cowwatch_cgroup_swap_adds_total{cgroup="wl_memcg_reclaim_by"}', 0, vm_only=True),
+    Row("memcg_reclaim", 'metric:cowwatch_cgroup_swap_adds_total{cgroup="wl_memcg_reclaim_by"}',
+        "wl:reclaimer_swapped_pages", hi=2, vm_only=True),
 
     # --- 12. a process moves itself into another cgroup, then works at once (within one poll):
     # N/4 zero-page copies before the move, N after; each cgroup gets exactly its own.

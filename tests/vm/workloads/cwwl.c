@@ -508,10 +508,11 @@ static void wl_remote_pageout(void) {
 }
 
 // 11. memcg reclaim by another process: the runner (wl_mcg_owner, cgroup wl_memcg_reclaim)
-//     populates N pages; a child forked before that (wl_mcg_reclaimer, so it shares none of them)
+//     populates N pages; a child forked before that (wl_mcg_reclaim, so it shares none of them)
 //     moves into wl_memcg_reclaim_by and writes N pages' bytes to wl_memcg_reclaim/memory.reclaim
-//     (5.19+): reclaim of the runner's memcg runs in the child's context. Truth: the runner's
-//     VmSwap growth.
+//     (5.19+): reclaim of the runner's memcg runs in the child's context. Truth: each process's
+//     VmSwap growth (the child's own few pages, copied after fork while it was still in
+//     wl_memcg_reclaim, are charged there and may be swapped too: they are the child's).
 static int mcg_reclaimer_body(void *arg) {
   struct handshake *h = arg;
   char path[512], bytes[32];
@@ -523,8 +524,10 @@ static int mcg_reclaimer_body(void *arg) {
   int fd = open(path, O_WRONLY);
   if (fd < 0) return 4;
   // EAGAIN: less than asked could be reclaimed; what was swapped is still the truth
+  long before = vmswap_kb();
   observe("reclaim_errno", write(fd, bytes, (size_t)len) == len ? 0 : errno);
   close(fd);
+  observe("reclaimer_swapped_pages", (vmswap_kb() - before) * 1024 / PAGE);
   return 0;
 }
 
@@ -532,7 +535,7 @@ static void wl_memcg_reclaim(void) {
   if (!have_cgroup_root()) return;
   struct handshake h;
   if (handshake_open(&h) != 0) return;
-  pid_t reclaimer = fork_child("wl_mcg_reclaimer", mcg_reclaimer_body, &h);
+  pid_t reclaimer = fork_child("wl_mcg_reclaim", mcg_reclaimer_body, &h);
   handshake_wait(h.ready[0]);
   populated_pages(n_pages);
   long before = vmswap_kb();
