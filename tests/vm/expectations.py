@@ -224,18 +224,18 @@ ROWS = [
     Row("remote_pageout", 'metric:cowwatch_cgroup_swap_adds_total{cgroup="wl_remote_pageout"}', 0, vm_only=True),
 
     # --- 11. memcg reclaim by another process: wl_mcg_reclaim (moved to cgroup wl_memcg_reclaim_by)
-    # writes N pages' bytes to memory.reclaim of the runner's cgroup wl_memcg_reclaim. Truth: each
-    # process's VmSwap growth: the runner's (at least half of N: its memcg holds little else) and the
-    # reclaimer's own few pages, copied after fork while it was still in wl_memcg_reclaim.
-    Row("memcg_reclaim", "wl:owner_swapped_pages", N, lo=N // 2, hi=16, vm_only=True),
+    # writes N pages' bytes to memory.reclaim of cgroup wl_memcg_reclaim_owner, which the runner
+    # (wl_mcg_owner) moved into before populating N pages. Truth: the runner's VmSwap growth (nearly
+    # all of N: its memcg holds little else); its pages from before the move stay unreclaimed.
+    Row("memcg_reclaim", "wl:owner_swapped_pages", N, lo=32, hi=16, vm_only=True),
     Row("memcg_reclaim", comm(SWAP, comm="wl_mcg_owner"), "wl:owner_swapped_pages", lo=4, hi=8, vm_only=True,
         note="reclaim runs in the reclaimer's context; the pages are the owner's"),
-    Row("memcg_reclaim", comm(SWAP, comm="wl_mcg_reclaim"), "wl:reclaimer_swapped_pages", hi=2, vm_only=True,
-        note="the reclaimer's own pages count for it, not the pages it reclaims for the other memcg"),
-    Row("memcg_reclaim", 'metric:cowwatch_cgroup_swap_adds_total{cgroup="wl_memcg_reclaim"}',
+    Row("memcg_reclaim", comm(SWAP, comm="wl_mcg_reclaim"), 0, vm_only=True,
+        note="the reclaimer: none of the pages it reclaims are its own"),
+    Row("memcg_reclaim", 'metric:cowwatch_cgroup_swap_adds_total{cgroup="wl_memcg_reclaim_owner"}',
         "wl:owner_swapped_pages", lo=4, hi=8, vm_only=True),
-    Row("memcg_reclaim", 'metric:cowwatch_cgroup_swap_adds_total{cgroup="wl_memcg_reclaim_by"}',
-        "wl:reclaimer_swapped_pages", hi=2, vm_only=True),
+    Row("memcg_reclaim", 'metric:cowwatch_cgroup_swap_adds_total{cgroup="wl_memcg_reclaim"}', 0, vm_only=True),
+    Row("memcg_reclaim", 'metric:cowwatch_cgroup_swap_adds_total{cgroup="wl_memcg_reclaim_by"}', 0, vm_only=True),
 
     # --- 12. a process moves itself into another cgroup, then works at once (within one poll):
     # N/4 zero-page copies before the move, N after; each cgroup gets exactly its own.

@@ -507,27 +507,24 @@ static void wl_remote_pageout(void) {
   if (pidfd >= 0) close(pidfd);
 }
 
-// 11. memcg reclaim by another process: the runner (wl_mcg_owner, cgroup wl_memcg_reclaim)
-//     populates N pages; a child forked before that (wl_mcg_reclaim, so it shares none of them)
-//     moves into wl_memcg_reclaim_by and writes N pages' bytes to wl_memcg_reclaim/memory.reclaim
-//     (5.19+): reclaim of the runner's memcg runs in the child's context. Truth: each process's
-//     VmSwap growth (the child's own few pages, copied after fork while it was still in
-//     wl_memcg_reclaim, are charged there and may be swapped too: they are the child's).
+// 11. memcg reclaim by another process: the runner (wl_mcg_owner) forks a child (wl_mcg_reclaim),
+//     which moves into wl_memcg_reclaim_by, then moves itself into a fresh cgroup
+//     wl_memcg_reclaim_owner (so that memcg holds the runner's pages alone, none of the child's)
+//     and populates N pages; the child writes N pages' bytes to its memory.reclaim (5.19+): the
+//     runner's memcg is reclaimed in the child's context. Truth: the runner's VmSwap growth.
 static int mcg_reclaimer_body(void *arg) {
   struct handshake *h = arg;
   char path[512], bytes[32];
   if (enter_cgroup("wl_memcg_reclaim_by") != 0) return 3;
   handshake_signal(h->ready[1]);
   handshake_wait(h->go[0]);
-  snprintf(path, sizeof path, "%s/wl_memcg_reclaim/memory.reclaim", getenv("CWWL_CGROUP_ROOT"));
+  snprintf(path, sizeof path, "%s/wl_memcg_reclaim_owner/memory.reclaim", getenv("CWWL_CGROUP_ROOT"));
   int len = snprintf(bytes, sizeof bytes, "%ld", n_pages * PAGE);
   int fd = open(path, O_WRONLY);
   if (fd < 0) return 4;
   // EAGAIN: less than asked could be reclaimed; what was swapped is still the truth
-  long before = vmswap_kb();
   observe("reclaim_errno", write(fd, bytes, (size_t)len) == len ? 0 : errno);
   close(fd);
-  observe("reclaimer_swapped_pages", (vmswap_kb() - before) * 1024 / PAGE);
   return 0;
 }
 
@@ -537,6 +534,7 @@ static void wl_memcg_reclaim(void) {
   if (handshake_open(&h) != 0) return;
   pid_t reclaimer = fork_child("wl_mcg_reclaim", mcg_reclaimer_body, &h);
   handshake_wait(h.ready[0]);
+  if (enter_cgroup("wl_memcg_reclaim_owner") != 0) return;
   populated_pages(n_pages);
   long before = vmswap_kb();
   handshake_signal(h.go[1]);
