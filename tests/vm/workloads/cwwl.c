@@ -130,8 +130,14 @@ static char *populated_pages(long n) {
   return p;
 }
 
-static long vmswap_kb(void) {
-  FILE *f = fopen("/proc/self/status", "r");
+// VmSwap of a process (0: this one), in kB; -1 when unreadable.
+static long vmswap_kb_of(pid_t pid) {
+  char path[64];
+  if (pid)
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+  else
+    snprintf(path, sizeof path, "/proc/self/status");
+  FILE *f = fopen(path, "r");
   char line[256];
   long kb = -1;
   if (!f) return -1;
@@ -140,6 +146,8 @@ static long vmswap_kb(void) {
   fclose(f);
   return kb;
 }
+
+static long vmswap_kb(void) { return vmswap_kb_of(0); }
 
 // Fork a child that sets `comm`, runs body(arg) and exits with its status.
 static pid_t fork_child(const char *comm, int (*body)(void *), void *arg) {
@@ -511,7 +519,8 @@ static void wl_remote_pageout(void) {
 //     which moves into wl_memcg_reclaim_by, then moves itself into a fresh cgroup
 //     wl_memcg_reclaim_owner (so that memcg holds the runner's pages alone, none of the child's)
 //     and populates N pages; the child writes N pages' bytes to its memory.reclaim (5.19+): the
-//     runner's memcg is reclaimed in the child's context. Truth: the runner's VmSwap growth.
+//     runner's memcg is reclaimed in the child's context. Truth: the runner's VmSwap growth, read
+//     by the child while the runner waits (untouched: none of its swapped pages is faulted back).
 static int mcg_reclaimer_body(void *arg) {
   struct handshake *h = arg;
   char path[512], bytes[32];
@@ -522,9 +531,11 @@ static int mcg_reclaimer_body(void *arg) {
   int len = snprintf(bytes, sizeof bytes, "%ld", n_pages * PAGE);
   int fd = open(path, O_WRONLY);
   if (fd < 0) return 4;
+  long before = vmswap_kb_of(getppid());
   // EAGAIN: less than asked could be reclaimed; what was swapped is still the truth
   observe("reclaim_errno", write(fd, bytes, (size_t)len) == len ? 0 : errno);
   close(fd);
+  observe("owner_swapped_pages", (vmswap_kb_of(getppid()) - before) * 1024 / PAGE);
   return 0;
 }
 
@@ -536,10 +547,8 @@ static void wl_memcg_reclaim(void) {
   handshake_wait(h.ready[0]);
   if (enter_cgroup("wl_memcg_reclaim_owner") != 0) return;
   populated_pages(n_pages);
-  long before = vmswap_kb();
   handshake_signal(h.go[1]);
   wait_child(reclaimer);
-  observe("owner_swapped_pages", (vmswap_kb() - before) * 1024 / PAGE);
 }
 
 // 12. the runner (wl_cgmove) makes N/4 zero-page copies in cgroup wl_cgroup_move, moves itself
