@@ -187,8 +187,12 @@ void reap_dead_entries(Runtime& rt, const ingest::KernelSample& sample) {
 }
 
 void poll(Runtime& rt) {
-  drain(rt);  // exits first, so their final counters are folded before the sample
+  // The sample is read before the ring is drained and applied after it: every exit flush and
+  // cgroup move (with the counters at the move) recorded up to the read is folded first, and one
+  // recorded after the read carries counters at least as new as the sample's, so a move splits a
+  // process's counts at the move whatever the timing.
   ingest::KernelSample sample = rt.session->sample();
+  drain(rt);
   // Self-monitoring first: a scrape between these steps must never show the model's new counts
   // (e.g. forks) with the drops and records that came with them still at their old values.
   rt.self->update_from_sample(sample);
