@@ -46,7 +46,6 @@ struct mm_struct___flagsarr { mm_flags_t flags; } __attribute__((preserve_access
 #define CW_VM_MAYSHARE 0x80UL
 /* task_struct.flags */
 #define CW_PF_MEMALLOC 0x00000800U
-#define CW_PF_KTHREAD 0x00200000U
 /* x86-64 pte bits */
 #define CW_PTE_RW (1UL << 1)
 #define CW_PTE_SPECIAL (1UL << 9)

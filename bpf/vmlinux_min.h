@@ -161,8 +161,6 @@ enum pageflags {
 	PG_anon_exclusive = 5,
 };
 
-struct reclaim_state;
-
 struct signal_struct {
 	atomic_t live;
 };
@@ -178,7 +176,6 @@ struct task_struct {
 	char comm[16];
 	struct signal_struct *signal;
 	int exit_code;
-	struct reclaim_state *reclaim_state;
 	struct css_set *cgroups;
 };
 

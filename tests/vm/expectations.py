@@ -64,6 +64,7 @@ HOOK_OF_METRIC = {
     "cowwatch_cgroup_swap_adds_total": "swap_add",
     "cowwatch_cgroup_cow_copies_total": "cow_copy",
     "cowwatch_swap_adds_total": "swap_add",
+    "cowwatch_pinned_swap_skips_total": "swap_add",
 }
 
 
@@ -173,6 +174,8 @@ ROWS = [
     Row("pinned_pageout", comm(SWAP, comm="wl_pin_pageout"), 0),
     Row("pinned_pageout", 'metric:cowwatch_cgroup_swap_adds_total{cgroup="wl_pinned_pageout"}', 0),
     Row("pinned_pageout", 'metric:cowwatch_swap_adds_total{pinned="true"}', 0),
+    Row("pinned_pageout", "metric:cowwatch_pinned_swap_skips_total", "wl:pinned_pages", vm_only=True,
+        note="host total over the run: reclaim kept every pinned page (shrink_folio_list walk)"),
 
     # --- 7. vmsplice page references, fork+exit, parent writes: copies with reason extra_ref
     Row("vmsplice_ref", "wl:spliced_pages", N),
