@@ -25,6 +25,14 @@ struct folio___61 { atomic_t _total_mapcount; } __attribute__((preserve_access_i
 struct folio___mmid { unsigned long _mm_ids; } __attribute__((preserve_access_index));
 /* folio->_folio_nr_pages was renamed _nr_pages (7.2, host 6.18). */
 struct folio___nr { unsigned int _nr_pages; } __attribute__((preserve_access_index));
+/*
+ * folio->memcg_data of a charged folio: a struct mem_cgroup * (6.1-6.12) or, since the series that
+ * reparents LRU folios through objcgs (7.2), a struct obj_cgroup * whose ->memcg is the memcg. The
+ * same series gave struct obj_cgroup its is_root member (the root memcg got an objcg), which tells
+ * the two layouts apart. Low bits are flags (MEMCG_DATA_KMEM/_OBJEXTS; none on an anon folio).
+ */
+struct obj_cgroup___root { bool is_root; } __attribute__((preserve_access_index));
+#define CW_MEMCG_DATA_FLAGS 0x7UL
 /* mm->flags: unsigned long until mm_flags_t (7.2, host 6.18). */
 struct mm_struct___flagsarr { mm_flags_t flags; } __attribute__((preserve_access_index));
 
@@ -40,7 +48,6 @@ struct mm_struct___flagsarr { mm_flags_t flags; } __attribute__((preserve_access
 #define CW_VM_MAYSHARE 0x80UL
 /* task_struct.flags */
 #define CW_PF_MEMALLOC 0x00000800U
-#define CW_PF_KTHREAD 0x00200000U
 /* x86-64 pte bits */
 #define CW_PTE_RW (1UL << 1)
 #define CW_PTE_SPECIAL (1UL << 9)

@@ -6,5 +6,6 @@
 #include "cow.bpf.h"
 #include "swap.bpf.h"
 #include "lifecycle.bpf.h"
+#include "cgroup_move.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";

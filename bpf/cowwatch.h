@@ -83,8 +83,8 @@ enum cw_counter {
 
 struct cw_counters {
 	__u64 c[CW_C_COUNT];
-	__u64 cgroup_id;	/* not a counter: cgroup v2 id of the process at its latest own
-				   event (a process can move after fork: systemd services do) */
+	__u64 cgroup_id;	/* not a counter: cgroup v2 id of the process, set at fork, at
+				   its own events and at each move (CW_EV_CGROUP_MOVE) */
 };
 
 /* Causes of lost detail or lost attribution, counted per CPU in the cw_drops map. */
@@ -115,6 +115,9 @@ enum cw_event_type {
 				   sharing it) is gone; comm is the new one */
 	CW_EV_RENAME,		/* the group leader's comm changed (prctl PR_SET_NAME, exec,
 				   /proc/PID/comm): comm is the new name */
+	CW_EV_CGROUP_MOVE,	/* the thread group moved to another cgroup v2 (cgroup.procs):
+				   cgroup_id = new, aux0 = old (0: not known), aux1 = key in the
+				   cw_moves map of its counters at the move (0: none kept) */
 	CW_EV_TYPE_COUNT,
 };
 

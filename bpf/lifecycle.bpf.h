@@ -6,7 +6,7 @@
 #ifndef COWWATCH_LIFECYCLE_BPF_H
 #define COWWATCH_LIFECYCLE_BPF_H
 
-#include "maps.bpf.h"
+#include "owner.bpf.h"
 #include <bpf/bpf_tracing.h>
 
 /*
@@ -106,13 +106,14 @@ int BPF_PROG(cw_sched_process_fork, struct task_struct *parent, struct task_stru
 	ckey.tgid = BPF_CORE_READ(child, tgid);
 	ckey.pad = 0;
 	ckey.start_ns = BPF_CORE_READ(child, start_time);
-	/* insert the child now so its first fault finds its slot; it starts in the parent's cgroup */
+	/* insert the child now so its first fault finds its slot, in its own cgroup (the parent's,
+	 * or the one clone3(CLONE_INTO_CGROUP) named) */
 	struct cw_counters *cc;
 
 	bpf_map_update_elem(&cw_procs, &ckey, &cw_zero_counters, BPF_NOEXIST);
 	cc = bpf_map_lookup_elem(&cw_procs, &ckey);
 	if (cc)
-		cc->cgroup_id = bpf_get_current_cgroup_id();
+		cc->cgroup_id = cw_task_cgroup_id(child);
 
 	mm = BPF_CORE_READ(parent, mm);
 	if (mm) {

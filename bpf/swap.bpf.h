@@ -4,19 +4,20 @@
  *   bool add_to_swap(struct folio *folio)                      6.1, 6.12
  *   int  folio_alloc_swap(struct folio *folio[, gfp_t gfp])    7.2, 6.18 (0 on success)
  *   swp_entry_t folio_alloc_swap(struct folio *folio)          6.1, 6.12 (kprobe only: struct return)
- * `current` is the reclaimer, not the owner. The folio is attributed to the current process only
- * when that process reclaims its own memory: MADV_PAGEOUT runs reclaim_pages(), which (unlike
- * kswapd, a kernel thread, and direct/memcg reclaim, which set current->reclaim_state) runs in the
- * caller's context with no reclaim_state. process_madvise() on another process is the one case this
- * misattributes (to the caller). Otherwise the folio counts for the host alone.
+ * `current` is the reclaimer (kswapd, a task in direct or memcg reclaim, a process_madvise() caller),
+ * not necessarily the owner. A swap add counts for the folio's owner (owner.bpf.h): the process
+ * that maps the anonymous folio, with its memcg in the record (aux0); the reclaimer is the
+ * record's pid/actor_tgid. A folio with no owning process (shmem on 7.2, whose folio_alloc_swap
+ * also sees it; KSM) counts for the host alone.
  *
  * pinned_swap_skip: shrink_folio_list() keeps anon folios that are maybe DMA-pinned before it
- * would allocate swap (vmscan.c, 6.1-7.2); its entry walks the list handed to it and counts them.
+ * would allocate swap (vmscan.c, 6.1-7.2); its entry walks the list handed to it and counts them,
+ * each for its owner like a swap add.
  */
 #ifndef COWWATCH_SWAP_BPF_H
 #define COWWATCH_SWAP_BPF_H
 
-#include "maps.bpf.h"
+#include "owner.bpf.h"
 #include <bpf/bpf_tracing.h>
 
 /* kprobe entry -> kretprobe: the folio in flight, per task. */
@@ -34,36 +35,27 @@ static __always_inline bool cw_folio_maybe_pinned(const struct folio *folio)
 	return BPF_CORE_READ(folio, _refcount.counter) >= CW_GUP_PIN_COUNTING_BIAS;
 }
 
-/* True when current reclaims its own memory (MADV_PAGEOUT), see above. */
-static __always_inline bool cw_reclaiming_own_memory(struct task_struct *cur)
-{
-	if (BPF_CORE_READ(cur, flags) & CW_PF_KTHREAD)
-		return false;
-	if (!bpf_core_field_exists(cur->reclaim_state))
-		return false;
-	return BPF_CORE_READ(cur, reclaim_state) == 0;
-}
-
 static __always_inline void cw_swap_done(const struct folio *folio, long ret)
 {
-	struct task_struct *cur = (struct task_struct *)bpf_get_current_task_btf();
 	struct cw_counters *host, *proc = 0;
+	struct task_struct *owner;
 	struct cw_proc_key key;
 	struct cw_event *e;
-	bool ok, pinned, owner;
+	bool ok, pinned;
 
 	ok = cw_cfg.swap_ret_errno ? ret == 0 : ret != 0;
 	if (!ok || !folio)
 		return;
 	pinned = cw_folio_maybe_pinned(folio);
-	owner = cw_reclaiming_own_memory(cur);
+	owner = cw_folio_owner(folio);
 	host = cw_host_counters();
 	if (owner) {
-		cw_task_key(cur, &key);
+		cw_task_key(owner, &key);
 		proc = cw_proc_counters(&key);
 	}
-	if (proc)
-		proc->cgroup_id = bpf_get_current_cgroup_id();
+	/* a slot made here (first sight) learns the owner's cgroup; moves keep it current after */
+	if (proc && !proc->cgroup_id)
+		proc->cgroup_id = cw_task_cgroup_id(owner);
 	cw_count(host, proc, CW_C_SWAP_ADD);
 	if (pinned)
 		cw_count(host, proc, CW_C_SWAP_ADD_PINNED);
@@ -77,16 +69,19 @@ static __always_inline void cw_swap_done(const struct folio *folio, long ret)
 	e->hook = CW_HOOK_SWAP_ADD;
 	e->pid = (__u32)bpf_get_current_pid_tgid();
 	e->actor_tgid = bpf_get_current_pid_tgid() >> 32;
+	e->aux0 = cw_folio_memcg_id(folio);
 	if (owner) {
 		e->tgid = key.tgid;
 		e->start_ns = key.start_ns;
-		e->cgroup_id = bpf_get_current_cgroup_id();
+		e->cgroup_id = proc ? proc->cgroup_id : cw_task_cgroup_id(owner);
+		BPF_CORE_READ_STR_INTO(&e->comm, owner, group_leader, comm);
+	} else {
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
 	}
 	e->refcount = BPF_CORE_READ(folio, _refcount.counter);
 	e->folio_order = cw_log2(cw_folio_nr_pages(folio));
 	e->page_flags = pinned ? CW_PF_MAYBE_PINNED : 0;
 	e->anomaly = pinned;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	cw_submit(e, pinned);
 }
 
@@ -142,7 +137,32 @@ struct cw_walk {
 struct cw_walk_pos {
 	struct list_head *pos;
 	__u32 pinned;
+	__u32 pad;
+	const struct folio *first;	/* the first pinned folio, and its owner: named by the record */
+	struct task_struct *first_owner;
+	struct cw_proc_key first_key;
 };
+
+/* One pinned folio kept by reclaim: counted for its owner. */
+static __always_inline void cw_skip_for_owner(const struct folio *folio, struct cw_walk_pos *p)
+{
+	struct task_struct *owner = cw_folio_owner(folio);
+	struct cw_counters *proc;
+	struct cw_proc_key key;
+
+	if (!p->first)
+		p->first = folio;
+	if (!owner)
+		return;
+	cw_task_key(owner, &key);
+	proc = cw_proc_counters(&key);
+	if (proc)
+		__sync_fetch_and_add(&proc->c[CW_C_PINNED_SWAP_SKIP], 1);
+	if (!p->first_owner) {
+		p->first_owner = owner;
+		p->first_key = key;
+	}
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -170,17 +190,19 @@ static long cw_walk_one(__u32 index, void *ctx)
 	mapping = (unsigned long)BPF_CORE_READ(folio, mapping);
 	fflags = cw_folio_flags(folio);
 	if ((mapping & CW_MAPPING_FLAGS) == CW_MAPPING_ANON && cw_test_bit(fflags, w->pg_swapbacked) &&
-	    !cw_test_bit(fflags, w->pg_swapcache) && cw_folio_maybe_pinned(folio))
+	    !cw_test_bit(fflags, w->pg_swapcache) && cw_folio_maybe_pinned(folio)) {
 		p->pinned++;
+		cw_skip_for_owner(folio, p);
+	}
 	p->pos = BPF_CORE_READ(pos, next);
 	return 0;
 }
 
 static __always_inline void cw_reclaim_list(struct list_head *head)
 {
-	struct task_struct *cur = (struct task_struct *)bpf_get_current_task_btf();
-	struct cw_counters *host, *proc = 0;
-	struct cw_proc_key key;
+	struct task_struct *owner;
+	const struct folio *first;
+	struct cw_counters *host;
 	struct cw_event *e;
 	struct cw_walk w = {
 		.head = head,
@@ -193,21 +215,15 @@ static __always_inline void cw_reclaim_list(struct list_head *head)
 
 	if (!p)
 		return;
+	__builtin_memset(p, 0, sizeof(*p));
 	p->pos = BPF_CORE_READ(head, next);
-	p->pinned = 0;
 	bpf_loop(CW_MAX_RECLAIM_WALK, cw_walk_one, &w, 0);
 	pinned = p->pinned;
 	if (!pinned)
 		return;
 	host = cw_host_counters();
-	if (cw_reclaiming_own_memory(cur)) {
-		cw_task_key(cur, &key);
-		proc = cw_proc_counters(&key);
-	}
 	if (host)
 		host->c[CW_C_PINNED_SWAP_SKIP] += pinned;
-	if (proc)
-		__sync_fetch_and_add(&proc->c[CW_C_PINNED_SWAP_SKIP], pinned);
 	e = cw_reserve(true);
 	if (!e)
 		return;
@@ -215,15 +231,20 @@ static __always_inline void cw_reclaim_list(struct list_head *head)
 	e->hook = CW_HOOK_SWAP_ADD;
 	e->pid = (__u32)bpf_get_current_pid_tgid();
 	e->actor_tgid = bpf_get_current_pid_tgid() >> 32;
-	if (proc) {
-		e->tgid = key.tgid;
-		e->start_ns = key.start_ns;
-		e->cgroup_id = bpf_get_current_cgroup_id();
+	first = p->first;
+	owner = p->first_owner; /* a local: CO-RE macros must not relocate cw_walk_pos's fields */
+	e->aux0 = first ? cw_folio_memcg_id(first) : 0;
+	if (owner) {
+		e->tgid = p->first_key.tgid;
+		e->start_ns = p->first_key.start_ns;
+		e->cgroup_id = cw_task_cgroup_id(owner);
+		BPF_CORE_READ_STR_INTO(&e->comm, owner, group_leader, comm);
+	} else {
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
 	}
 	e->aux1 = pinned;
 	e->page_flags = CW_PF_MAYBE_PINNED;
 	e->anomaly = 1;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	cw_submit(e, true);
 }
 

@@ -89,6 +89,37 @@ struct obj_cgroup {
 	struct mem_cgroup *memcg;
 };
 
+struct css_set {
+	struct cgroup *dfl_cgrp;	/* the task's cgroup in the v2 (default) hierarchy */
+};
+
+struct rb_node {
+	unsigned long __rb_parent_color;
+	struct rb_node *rb_right;
+	struct rb_node *rb_left;
+};
+
+struct rb_root {
+	struct rb_node *rb_node;
+};
+
+struct rb_root_cached {
+	struct rb_root rb_root;
+	struct rb_node *rb_leftmost;
+};
+
+/* folio->mapping of an anonymous folio (low bit set): its VMAs' anon_vma_chains, by pgoff. */
+struct anon_vma {
+	struct rb_root_cached rb_root;
+};
+
+struct vm_area_struct;
+
+struct anon_vma_chain {
+	struct vm_area_struct *vma;
+	struct rb_node rb;
+};
+
 struct task_struct;
 
 struct mm_struct {
@@ -133,8 +164,6 @@ enum pageflags {
 	PG_double_map = 6,	/* 6.1 only (== PG_workingset, on the folio's second page) */
 };
 
-struct reclaim_state;
-
 struct signal_struct {
 	atomic_t live;
 };
@@ -150,7 +179,7 @@ struct task_struct {
 	char comm[16];
 	struct signal_struct *signal;
 	int exit_code;
-	struct reclaim_state *reclaim_state;
+	struct css_set *cgroups;
 };
 
 #pragma clang attribute pop

@@ -74,9 +74,14 @@ cw_counters tree_totals(const RunState& s) {
 
 void handle_event(loader::KernelSession& kernel, LocalSession& session, RunState& s,
                   const cw_event& e) {
+  cw_counters at_move;
+  const bool moved = e.type == CW_EV_CGROUP_MOVE && kernel.take_move(e.aux1, &at_move);  // always taken
   if (e.type == CW_EV_FORK && s.tree.contains(e.tgid)) s.tree.add(e.aux2);
   if (!s.tree.contains(e.tgid)) return;
-  session.on_event(e);
+  if (moved)
+    session.on_cgroup_move(e, at_move);
+  else
+    session.on_event(e);
   if (e.type == CW_EV_EXIT) {
     cw_proc_key key{e.tgid, 0, e.start_ns};
     cw_counters final_counters{};

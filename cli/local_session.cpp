@@ -54,6 +54,10 @@ void LocalSession::on_event(const cw_event& event) {
   }
 }
 
+void LocalSession::on_cgroup_move(const cw_event& event, const cw_counters& counters_at_move) {
+  aggregator_->on_cgroup_move(event, &counters_at_move);
+}
+
 void LocalSession::on_exit_flush(const cw_proc_key& key, const cw_counters& final_counters) {
   aggregator_->on_exit(key, final_counters);
 }

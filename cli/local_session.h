@@ -49,6 +49,7 @@ class LocalSession {
 
   void on_event(const cw_event& event);
   void on_exit_flush(const cw_proc_key& key, const cw_counters& final_counters);
+  void on_cgroup_move(const cw_event& event, const cw_counters& counters_at_move);
   void on_sample(const ingest::KernelSample& sample);
   void add_lost(uint64_t lost) { lost_ += lost; }
 

@@ -32,6 +32,7 @@ const char* event_name(int type) {
     case CW_EV_PINNED_SWAP_SKIP: return "pinned_swap_skip";
     case CW_EV_EXEC: return "exec";
     case CW_EV_RENAME: return "rename";
+    case CW_EV_CGROUP_MOVE: return "cgroup_move";
   }
   return "unknown";
 }

@@ -137,7 +137,12 @@ void handle_event(Runtime& rt, const cw_event& e) {
     return;
   }
   flush_faults(rt);
-  rt.aggregator->on_event(e);
+  if (e.type == CW_EV_CGROUP_MOVE) {
+    cw_counters at_move;
+    rt.aggregator->on_cgroup_move(e, rt.session->take_move(e.aux1, &at_move) ? &at_move : nullptr);
+  } else {
+    rt.aggregator->on_event(e);
+  }
   if (e.type == CW_EV_EXIT) {
     cw_proc_key key{e.tgid, 0, e.start_ns};
     cw_counters final_counters;
@@ -183,8 +188,12 @@ void reap_dead_entries(Runtime& rt, const ingest::KernelSample& sample) {
 }
 
 void poll(Runtime& rt) {
-  drain(rt);  // exits first, so their final counters are folded before the sample
+  // The sample is read before the ring is drained and applied after it: every exit flush and
+  // cgroup move (with the counters at the move) recorded up to the read is folded first, and one
+  // recorded after the read carries counters at least as new as the sample's, so a move splits a
+  // process's counts at the move whatever the timing.
   ingest::KernelSample sample = rt.session->sample();
+  drain(rt);
   // Self-monitoring first: a scrape between these steps must never show the model's new counts
   // (e.g. forks) with the drops and records that came with them still at their old values.
   rt.self->update_from_sample(sample);

@@ -17,7 +17,7 @@ constexpr std::array<std::string_view, CW_DECISION_COUNT> kDecisions{
     "copy", "reuse", "unshare_noop", "shared_mapping", "incomplete"};
 
 constexpr std::array<std::string_view, CW_EV_TYPE_COUNT> kEventTypes{
-    "fault", "fork", "exit", "swap_add", "pinned_swap_skip", "exec", "rename"};
+    "fault", "fork", "exit", "swap_add", "pinned_swap_skip", "exec", "rename", "cgroup_move"};
 
 constexpr std::array<std::string_view, CW_C_COUNT> kCounters{
     "wp_write",         "wp_unshare",          "wp_shared_mapping", "wp_incomplete",
@@ -37,7 +37,7 @@ constexpr std::array<std::string_view, 5> kStrategies{
 static_assert(CW_C_COPY_FIRST == 5 && CW_C_REUSE_EXCLUSIVE == 14 && CW_C_COUNT == 28,
               "cw_counter changed: update kCounters");
 static_assert(CW_HOOK_COUNT == 7 && CW_REASON_COUNT == 9 && CW_DECISION_COUNT == 5 &&
-                  CW_EV_TYPE_COUNT == 7 && CW_DROP_COUNT == 4,
+                  CW_EV_TYPE_COUNT == 8 && CW_DROP_COUNT == 4,
               "an enum in cowwatch.h changed: update the name tables");
 
 std::string_view label(std::span<const std::string_view> names, int value) {

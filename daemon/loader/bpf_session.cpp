@@ -97,6 +97,14 @@ class BpfSession final : public KernelSession {
     return true;
   }
 
+  bool take_move(uint64_t sequence, cw_counters* out) override {
+    if (sequence == 0) return false;
+    int fd = bpf_map__fd(skel_->maps.cw_moves);
+    if (bpf_map_lookup_elem(fd, &sequence, out) != 0) return false;
+    bpf_map_delete_elem(fd, &sequence);
+    return true;
+  }
+
  private:
   bool try_load(const KernelOptions& options, std::string* veto_program, std::string* veto_reason,
                 std::string* error) {

@@ -45,6 +45,9 @@ class KernelSession {
   // Reads the process's counters (summed) and deletes its map entry: the exit flush.
   // Returns false when the entry does not exist.
   virtual bool take_process(const cw_proc_key& key, cw_counters* out) = 0;
+  // Reads and deletes a process's counters kept at a cgroup move (CW_EV_CGROUP_MOVE's aux1).
+  // Returns false when none were kept (sequence 0, or already taken).
+  virtual bool take_move(uint64_t sequence, cw_counters* out) = 0;
 };
 
 }  // namespace cowwatch::loader

@@ -54,13 +54,15 @@ void Aggregator::set_comm(Process& process, const char* comm, NameSource source)
   process.comm_source = source;
 }
 
+// A cgroup id the resolver cannot name (removed before it was ever walked) is "_unknown", not
+// the previous cgroup: counts after a move never go back to where the process was.
 void Aggregator::set_cgroup_from_id(Process& process, uint64_t cgroup_id) {
   if (cgroup_id == 0 || (process.cgroup_known && process.cgroup_id == cgroup_id)) return;
-  if (auto path = cgroups_resolver_.resolve(cgroup_id)) {
-    process.cgroup = *path;
-    process.cgroup_id = cgroup_id;
-    process.cgroup_known = true;
-  }
+  auto path = cgroups_resolver_.resolve(cgroup_id);
+  if (!path && (!process.cgroup_known || process.cgroup_id == 0)) return;  // keep what /proc said
+  process.cgroup = path ? *path : std::string(kUnknownName);
+  process.cgroup_id = cgroup_id;
+  process.cgroup_known = path.has_value();
 }
 
 void Aggregator::resolve_identity(Process& process) {
@@ -69,7 +71,10 @@ void Aggregator::resolve_identity(Process& process) {
   if (proc_.liveness(process.key) != Liveness::kSame) return;
   if (auto comm = proc_.comm(process.key.tgid)) set_comm(process, comm->c_str(), NameSource::kProc);
   if (!process.cgroup_known) {
-    if (auto path = proc_.cgroup(process.key.tgid)) {
+    if (cgroups_resolver_.hierarchy().v1_only) {
+      process.cgroup = kCgroupV1Name;
+      process.cgroup_known = true;
+    } else if (auto path = proc_.cgroup(process.key.tgid)) {
       process.cgroup = *path;
       process.cgroup_known = true;
     }
@@ -189,6 +194,9 @@ void Aggregator::apply_event(const cw_event& event) {
     case CW_EV_RENAME:
       if (Process* process = track({event.tgid, event.start_ns})) rename(*process, event.comm);
       break;
+    case CW_EV_CGROUP_MOVE:
+      cgroup_move(event, nullptr);
+      break;
     case CW_EV_SWAP_ADD:
     case CW_EV_PINNED_SWAP_SKIP: {
       auto path = cgroups_resolver_.resolve(event.aux0);
@@ -262,6 +270,25 @@ void Aggregator::on_exec(const cw_event& event) {
   set_cgroup_from_id(*process, event.cgroup_id);
 }
 
+void Aggregator::on_cgroup_move(const cw_event& event, const cw_counters* counters_at_move) {
+  std::lock_guard lock(mutex_);
+  ++events_received_[CW_EV_CGROUP_MOVE];
+  cgroup_move(event, counters_at_move);
+}
+
+// Counts up to the move go to the cgroup the process was in (the record's old id when the model
+// had none yet: /proc would already show the new one); the new path is resolved now, while the
+// cgroup surely exists.
+void Aggregator::cgroup_move(const cw_event& event, const cw_counters* counters_at_move) {
+  Process* process = track({event.tgid, event.start_ns});
+  if (!process) return;
+  if (!process->cgroup_known) set_cgroup_from_id(*process, event.aux0);
+  resolve_identity(*process);
+  if (counters_at_move) attribute(*process, process->counters.advance(*counters_at_move), poll_ + 1);
+  set_cgroup_from_id(*process, event.cgroup_id);
+  ++version_;
+}
+
 // The kernel says the name changed: newer than anything read before, whatever its source.
 void Aggregator::rename(Process& process, const char* comm) {
   const std::string_view name(comm, strnlen(comm, CW_COMM_LEN));
@@ -277,6 +304,7 @@ void Aggregator::on_exit(const cw_proc_key& kernel_key, const cw_counters& final
   Process* process = track(key);
   if (!process) return;  // flushed twice
   resolve_identity(*process);  // a zombie still shows its comm and cgroup
+  set_cgroup_from_id(*process, final_counters.cgroup_id);  // where it was at its last event
   const uint64_t poll = poll_ + 1;  // counts flushed between polls belong to the next one
   Tallies delta = process->counters.advance(final_counters);
   attribute(*process, delta, poll);

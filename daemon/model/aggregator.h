@@ -5,7 +5,8 @@
 //                     exact host totals, drops and program stats;
 //   on_event(event)   every ring record: fork (starts a fork episode), exit, fault detail,
 //                     swap records; supplies comm and cgroup identity;
-//   on_exit(key, c)   after ingest read and deleted the exiting process's kernel entry.
+//   on_exit(key, c)   after ingest read and deleted the exiting process's kernel entry;
+//   on_cgroup_move(e, c) a process moved to another cgroup, with its counters at the move.
 // Read from any thread (Prometheus scrapes, the control socket, alert evaluation): every public
 // method takes the one mutex; readers get copies (metrics_snapshot() is built at most once per
 // poll and shared), so scrape-time work under the lock is a pointer copy.
@@ -46,6 +47,11 @@ class Aggregator {
   // The same for a batch, under one lock: the reader hands over runs of ordinary fault records.
   void on_events(const cw_event* events, size_t count);
   void on_exit(const cw_proc_key& key, const cw_counters& final_counters);
+  // A CW_EV_CGROUP_MOVE record with the process's counters at the move (the kernel keeps them
+  // until taken; nullptr when none were kept): counts up to the move stay with the old cgroup,
+  // later ones go to the new. on_event() of such a record is this without counters: the
+  // counts since the last poll then go to the new cgroup.
+  void on_cgroup_move(const cw_event& event, const cw_counters* counters_at_move);
   // The kernel's maps were re-created (counters restart at zero): host totals continue from
   // their current values, tracked processes and fork episodes are dropped.
   void reset_kernel_baselines();
@@ -79,6 +85,7 @@ class Aggregator {
   void rename(Process& process, const char* comm);
   void on_fork(const cw_event& event);
   void on_exit_record(const cw_event& event);
+  void cgroup_move(const cw_event& event, const cw_counters* counters_at_move);
   ForkEpisodeView episode_view(const ForkEpisode& episode) const;
   ProcessRow process_row(const Process& process) const;
   std::optional<GroupDetail> group_detail(GroupBy scope, const std::string& name) const;

@@ -347,7 +347,10 @@ Realization make_plan(KernelProbe& k, const PlannerOptions& options) {
                                  "an exec on either side ends the fork episode",
                                  "exec is not seen: episodes end at exit only"},
                            Extra{"cw_task_rename", "task_rename", "renames seen as they happen",
-                                 "renames are not seen: names come from /proc when a process is first polled"}}) {
+                                 "renames are not seen: names come from /proc when a process is first polled"},
+                           Extra{"cw_cgroup_attach_task", "cgroup_attach_task",
+                                 "cgroup v2 moves seen as they happen, counts split at the move",
+                                 "cgroup moves are seen at the process's next own event or poll"}}) {
       if (!l.vetoed(x.program, Strategy::kTracepoint, x.tracepoint) && k.trial_raw_tracepoint(x.tracepoint).ok()) {
         add(Kind::kRawTracepoint, x.program, x.tracepoint, CW_HOOK_FORK);
         hp.accuracy += std::string("; ") + x.seen + " (raw tracepoint " + x.tracepoint + ")";

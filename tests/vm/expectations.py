@@ -14,7 +14,7 @@ Selectors
 Kernels: ".*" (all), a regex on `uname -r`, or a version bound such as ">=6.12" / "<6.12".
 
 Expected values: a number, or the workload's own observation of the same thing: "wl:KEY" (or
-"wl:A+wl:B"), e.g. an oracle workload that derived from /proc/PID/pagemap and /proc/kpageflags how
+"wl:A+wl:B"; "run:vmstat:NAME" is NAME's delta summed over every workload of the run), e.g. an oracle workload that derived from /proc/PID/pagemap and /proc/kpageflags how
 many of its pages the kernel copied and why. The tolerance applies around that value.
 
 Tolerance: the measured value must lie in [expected - lo, expected + hi]. Sources of slack:
@@ -50,7 +50,8 @@ PGREUSE_NOISE = 20       # pgreuse around one cwwl run that reuses nothing itsel
 PAGE = 4096
 WORKLOADS = ["baseline", "cow_child", "cow_reuse", "zero_page", "file_private", "unshare_pvr",
              "unshare_odirect", "unshare_loop", "iouring_fork", "iouring_dontfork", "pageout", "pinned_pageout",
-             "vmsplice_ref", "softdirty", "exec", "ksm_write", "ksm_unmerge", "ksm_pin", "thp_fork_pte", "thp_fork_pmd"]
+             "vmsplice_ref", "softdirty", "exec", "ksm_write", "ksm_unmerge", "ksm_pin", "thp_fork_pte", "thp_fork_pmd",
+             "remote_pageout", "memcg_reclaim", "cgroup_move"]
 
 HOOK_OF_METRIC = {
     "cowwatch_comm_wp_faults_total": "wp_fault",
@@ -66,6 +67,7 @@ HOOK_OF_METRIC = {
     "cowwatch_cgroup_swap_adds_total": "swap_add",
     "cowwatch_cgroup_cow_copies_total": "cow_copy",
     "cowwatch_swap_adds_total": "swap_add",
+    "cowwatch_pinned_swap_skips_total": "swap_add",
 }
 
 
@@ -186,15 +188,17 @@ ROWS = [
     Row("pageout", "vmstat:pswpout", N, hi=8, vm_only=True),
     Row("pageout", comm(SWAP, comm="wl_pageout", pinned="false"), N, hi=4, vm_only=True),
     Row("pageout", 'metric:cowwatch_cgroup_swap_adds_total{cgroup="wl_pageout",pinned="false"}', N, hi=4,
-        vm_only=True, note="each workload runs in cgroup wl_<workload> (CWWL_CGROUP_ROOT)",
-        pending="daemon exports no per-cgroup swap series yet (and shows every process in cgroup /)"),
-    Row("pageout", 'metric:cowwatch_swap_adds_total{pinned="false"}', N, hi=8, vm_only=True,
-        note="host total over the whole run: only pageout swaps (no memory pressure in the VM)"),
+        vm_only=True, note="each workload runs in cgroup wl_<workload> (CWWL_CGROUP_ROOT)"),
+    Row("pageout", 'metric:cowwatch_swap_adds_total{pinned="false"}', "run:vmstat:pswpout", hi=8, vm_only=True,
+        note="host total over the whole run: every page the run's workloads wrote to swap (no other memory "
+             "pressure in the VM)"),
     Row("pinned_pageout", "wl:vmswap_kb", 0, vm_only=True),
     Row("pinned_pageout", "vmstat:pswpout", 0, hi=8, vm_only=True),
     Row("pinned_pageout", comm(SWAP, comm="wl_pin_pageout"), 0),
     Row("pinned_pageout", 'metric:cowwatch_cgroup_swap_adds_total{cgroup="wl_pinned_pageout"}', 0),
     Row("pinned_pageout", 'metric:cowwatch_swap_adds_total{pinned="true"}', 0),
+    Row("pinned_pageout", "metric:cowwatch_pinned_swap_skips_total", "wl:pinned_pages", vm_only=True,
+        note="host total over the run: reclaim kept every pinned page (shrink_folio_list walk)"),
 
     # --- 7. vmsplice page references, fork+exit, parent writes: copies with reason extra_ref
     Row("vmsplice_ref", "wl:spliced_pages", N),
@@ -274,4 +278,43 @@ ROWS = [
     Row("unshare_loop", "wl:rounds", 8, lo=7, hi=10000, vm_only=True, note="at least one round per 0.5 s"),
     Row("unshare_loop", 'metric:cowwatch_alerts_total{rule="unshare_storm_fast"}', 1, hi=10, vm_only=True,
         note="fires for the workload's cgroup wl_unshare_loop"),
+
+    # --- 10. whose swap: the runner (wl_rpo_caller, cgroup wl_remote_pageout) pages out the N pages
+    # of a child (wl_rpo_owner) in cgroup wl_remote_pageout_owner with process_madvise(MADV_PAGEOUT).
+    # Truth: the owner's own VmSwap growth; the caller swaps nothing of its own.
+    Row("remote_pageout", "wl:advised_bytes", N * PAGE, vm_only=True),
+    Row("remote_pageout", "wl:owner_swapped_pages", N, vm_only=True),
+    Row("remote_pageout", "wl:caller_vmswap_kb", 0, vm_only=True),
+    Row("remote_pageout", comm(SWAP, comm="wl_rpo_owner"), "wl:owner_swapped_pages", hi=4, vm_only=True,
+        note="the folio's owner (anon_vma -> vma -> mm -> owner), not the process_madvise caller"),
+    Row("remote_pageout", comm(SWAP, comm="wl_rpo_caller"), 0, vm_only=True),
+    Row("remote_pageout", 'metric:cowwatch_cgroup_swap_adds_total{cgroup="wl_remote_pageout_owner"}',
+        "wl:owner_swapped_pages", hi=4, vm_only=True, note="the owner's cgroup, created by the workload"),
+    Row("remote_pageout", 'metric:cowwatch_cgroup_swap_adds_total{cgroup="wl_remote_pageout"}', 0, vm_only=True),
+
+    # --- 11. memcg reclaim by another process: wl_mcg_reclaim (moved to cgroup wl_memcg_reclaim_by)
+    # writes N pages' bytes to memory.reclaim of cgroup wl_memcg_reclaim_owner, which the runner
+    # (wl_mcg_owner) moved into before populating N pages. Truth: the runner's VmSwap growth, read by
+    # the reclaimer while the runner waits untouched (nearly all of N: its memcg holds little else);
+    # its pages from before the move stay unreclaimed.
+    Row("memcg_reclaim", "wl:owner_swapped_pages", N, lo=32, hi=16, vm_only=True),
+    Row("memcg_reclaim", comm(SWAP, comm="wl_mcg_owner"), "wl:owner_swapped_pages", hi=4, vm_only=True,
+        note="reclaim runs in the reclaimer's context; the pages are the owner's"),
+    Row("memcg_reclaim", comm(SWAP, comm="wl_mcg_reclaim"), 0, vm_only=True,
+        note="the reclaimer: none of the pages it reclaims are its own"),
+    Row("memcg_reclaim", 'metric:cowwatch_cgroup_swap_adds_total{cgroup="wl_memcg_reclaim_owner"}',
+        "wl:owner_swapped_pages", hi=4, vm_only=True),
+    Row("memcg_reclaim", 'metric:cowwatch_cgroup_swap_adds_total{cgroup="wl_memcg_reclaim"}', 0, vm_only=True),
+    Row("memcg_reclaim", 'metric:cowwatch_cgroup_swap_adds_total{cgroup="wl_memcg_reclaim_by"}', 0, vm_only=True),
+
+    # --- 12. a process moves itself into another cgroup, then works at once (within one poll):
+    # N/4 zero-page copies before the move, N after; each cgroup gets exactly its own.
+    Row("cgroup_move", "wl:before_minflt", N // 4, hi=4, vm_only=True),
+    Row("cgroup_move", "wl:after_minflt", N, hi=4, vm_only=True),
+    Row("cgroup_move", 'metric:cowwatch_cgroup_cow_copies_total{cgroup="wl_cgroup_move",reason="zero_page"}',
+        "wl:before_minflt", hi=2, vm_only=True, note="counts before the move stay with the old cgroup"),
+    Row("cgroup_move", 'metric:cowwatch_cgroup_cow_copies_total{cgroup="wl_cgroup_move_new",reason="zero_page"}',
+        "wl:after_minflt", hi=2, vm_only=True, note="split at the move (cgroup_attach_task), no fault or poll needed"),
+    Row("cgroup_move", comm(COPIES, comm="wl_cgmove", reason="zero_page"), "wl:before_minflt+wl:after_minflt", hi=2,
+        vm_only=True),
 ]

@@ -24,19 +24,28 @@ TEST(CgroupResolver, ResolvesIdsToPathsBelowTheRoot) {
   EXPECT_EQ(resolver.walks(), 1u);
 }
 
-TEST(CgroupResolver, RewalksOnAMissAtMostOncePerPoll) {
+TEST(CgroupResolver, RewalksOnAMissAtMostKWalksPerPollTimesPerPoll) {
   TempTree tree;
   CgroupResolver resolver(tree.cgroup().string());
-  EXPECT_FALSE(resolver.resolve(987654321).has_value());
-  EXPECT_FALSE(resolver.resolve(987654322).has_value());
-  EXPECT_EQ(resolver.walks(), 1u);
+  for (uint64_t id = 987654321; id < 987654321 + 2 * CgroupResolver::kWalksPerPoll; ++id)
+    EXPECT_FALSE(resolver.resolve(id).has_value());
+  EXPECT_EQ(resolver.walks(), CgroupResolver::kWalksPerPoll);
   uint64_t created = tree.add_cgroup("machine.slice/vm.scope");
-  EXPECT_FALSE(resolver.resolve(created).has_value());  // same poll: no second walk
+  EXPECT_FALSE(resolver.resolve(created).has_value());  // same poll: the budget is spent
   resolver.new_poll();
   EXPECT_EQ(resolver.resolve(created).value_or(""), "machine.slice/vm.scope");
-  EXPECT_EQ(resolver.walks(), 2u);
+  EXPECT_EQ(resolver.walks(), CgroupResolver::kWalksPerPoll + 1);
   EXPECT_EQ(resolver.resolve(created).value_or(""), "machine.slice/vm.scope");  // cached
-  EXPECT_EQ(resolver.walks(), 2u);
+  EXPECT_EQ(resolver.walks(), CgroupResolver::kWalksPerPoll + 1);
+}
+
+TEST(CgroupResolver, CgroupsCreatedOneAfterAnotherWithinAPollAreAllResolved) {
+  TempTree tree;
+  CgroupResolver resolver(tree.cgroup().string());
+  uint64_t first = tree.add_cgroup("first");
+  EXPECT_EQ(resolver.resolve(first).value_or(""), "first");
+  uint64_t second = tree.add_cgroup("second");
+  EXPECT_EQ(resolver.resolve(second).value_or(""), "second");
 }
 
 TEST(CgroupResolver, AnIdTheLastWalkDidNotFindDoesNotWalkAgainByItself) {

@@ -177,13 +177,18 @@ def kernel_matches(pattern, release):
     return {"<": rv < want, "<=": rv <= want, ">": rv > want, ">=": rv >= want, "==": rv == want}[m.group(1)]
 
 
-def observed_expectation(spec, result):
-    """An expected value taken from the workload's result line: "wl:KEY" or a sum "wl:A+wl:B"."""
+def observed_expectation(spec, result, run_vmstat=None):
+    """An expected value taken from the workload's result line: "wl:KEY" or a sum "wl:A+wl:B";
+    a term "run:vmstat:NAME" is NAME's delta summed over every workload of the run (run_vmstat)."""
     total = 0
     for term in spec.split("+"):
-        if not term.startswith("wl:"):
-            raise ValueError("bad expected value %r: want wl:KEY[+wl:KEY...]" % spec)
-        value = result.get(term[3:])
+        if term.startswith("run:vmstat:"):
+            deltas = [d.get(term[11:]) for d in (run_vmstat or {}).values()]
+            value = sum(deltas) if deltas and None not in deltas else None
+        elif term.startswith("wl:"):
+            value = result.get(term[3:])
+        else:
+            raise ValueError("bad expected value %r: want wl:KEY or run:vmstat:NAME terms" % spec)
         if not isinstance(value, int):
             return None
         total += value
@@ -228,7 +233,7 @@ def evaluate(rows, data, workloads, host=False, hook_of_metric=None):
                                     lo, hi))
             continue
         if isinstance(expected, str):  # the workload's own observation (an oracle), e.g. "wl:copied_shared"
-            expected = observed_expectation(expected, data.results[row.workload])
+            expected = observed_expectation(expected, data.results[row.workload], data.vmstat)
             if expected is None:
                 outcomes.append(Outcome(row, None, row.expected, "FAIL",
                                         "expected value %s missing from the result line" % row.expected, lo, hi))

@@ -152,9 +152,14 @@ static uint64_t *read_pfns(const char *p, long n) {
   return pfns;
 }
 
-// A "Name:   N kB" line of /proc/self/status (-1 when absent).
-static long status_kb(const char *name) {
-  FILE *f = fopen("/proc/self/status", "r");
+// A "Name:   N kB" line of /proc/PID/status (pid 0: this process); -1 when absent.
+static long status_kb_of(pid_t pid, const char *name) {
+  char path[64];
+  if (pid)
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+  else
+    snprintf(path, sizeof path, "/proc/self/status");
+  FILE *f = fopen(path, "r");
   char line[256];
   long kb = -1;
   size_t len = strlen(name);
@@ -165,7 +170,9 @@ static long status_kb(const char *name) {
   return kb;
 }
 
-static long vmswap_kb(void) { return status_kb("VmSwap"); }
+static long status_kb(const char *name) { return status_kb_of(0, name); }
+static long vmswap_kb_of(pid_t pid) { return status_kb_of(pid, "VmSwap"); }
+static long vmswap_kb(void) { return vmswap_kb_of(0); }
 
 // Fork a child that sets `comm`, runs body(arg) and exits with its status.
 static pid_t fork_child(const char *comm, int (*body)(void *), void *arg) {
@@ -648,6 +655,143 @@ static void wl_thp_fork_pmd(void) { thp_fork(0); }
 // Noise reference: fork + child exit (≈ 8 faults on the runner's own stack/data).
 static void wl_baseline(void) { wait_child(fork_child("wl_base_child", NULL, NULL)); }
 
+// ---------------------------------------------------------------------------------------------
+// Whose memory: swap adds by another process's reclaim, cgroup moves (CWWL_CGROUP_ROOT required).
+
+// Moves the calling process into ROOT/<name> (created if needed). 0 on success.
+static int enter_cgroup(const char *name) {
+  const char *root = getenv("CWWL_CGROUP_ROOT");
+  char path[512];
+  if (!root || !*root) {
+    fail("CWWL_CGROUP_ROOT is not set");
+    return -1;
+  }
+  snprintf(path, sizeof path, "%s/%s", root, name);
+  if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+    fail("mkdir %s: %s", path, strerror(errno));
+    return -1;
+  }
+  snprintf(path, sizeof path, "%s/%s/cgroup.procs", root, name);
+  int fd = open(path, O_WRONLY);
+  int ok = fd >= 0 && write(fd, "0", 1) == 1;
+  if (!ok) fail("join %s: %s", path, strerror(errno));
+  if (fd >= 0) close(fd);
+  return ok ? 0 : -1;
+}
+
+// These workloads need cgroups of their own: without CWWL_CGROUP_ROOT (the host-kernel run) they
+// do nothing and say so; their table rows are vm_only.
+static int have_cgroup_root(void) {
+  const char *root = getenv("CWWL_CGROUP_ROOT");
+  if (root && *root) return 1;
+  observe("no_cgroup_root", 1);
+  return 0;
+}
+
+// A child that runs between two pipe handshakes: `ready` (child -> parent), `go` (parent -> child).
+struct handshake {
+  int ready[2], go[2];
+  char *pages;
+};
+
+static int handshake_open(struct handshake *h) {
+  if (pipe(h->ready) == 0 && pipe(h->go) == 0) return 0;
+  fail("pipe: %s", strerror(errno));
+  return -1;
+}
+
+static void handshake_signal(int fd) {
+  char c = 1;
+  if (write(fd, &c, 1) != 1) fail("handshake write: %s", strerror(errno));
+}
+
+static void handshake_wait(int fd) {
+  char c;
+  while (read(fd, &c, 1) < 0 && errno == EINTR) {
+  }
+}
+
+// 10. remote MADV_PAGEOUT: a child (wl_rpo_owner) moves into cgroup wl_remote_pageout_owner and
+//     populates N pages; the runner (wl_rpo_caller, cgroup wl_remote_pageout) pages them out with
+//     pidfd_open + process_madvise (5.10+). The pages are the child's and its memcg's: the child's
+//     own VmSwap growth is the truth; the caller's VmSwap stays 0.
+static int rpo_owner_body(void *arg) {
+  struct handshake *h = arg;
+  if (enter_cgroup("wl_remote_pageout_owner") != 0) return 3;
+  h->pages = populated_pages(n_pages);
+  long before = vmswap_kb();
+  if (write(h->ready[1], &h->pages, sizeof h->pages) != sizeof h->pages) return 4;
+  handshake_wait(h->go[0]);
+  observe("owner_swapped_pages", (vmswap_kb() - before) * 1024 / PAGE);
+  return 0;
+}
+
+static void wl_remote_pageout(void) {
+  if (!have_cgroup_root()) return;
+  struct handshake h;
+  if (handshake_open(&h) != 0) return;
+  pid_t owner = fork_child("wl_rpo_owner", rpo_owner_body, &h);
+  char *pages = NULL;
+  if (owner < 0 || read(h.ready[0], &pages, sizeof pages) != sizeof pages) return fail("owner did not start");
+  int pidfd = (int)syscall(SYS_pidfd_open, owner, 0);
+  struct iovec iov = {.iov_base = pages, .iov_len = (size_t)n_pages * PAGE};
+  long advised = pidfd < 0 ? -1 : syscall(SYS_process_madvise, pidfd, &iov, 1, MADV_PAGEOUT, 0);
+  if (advised < 0) fail("pidfd_open/process_madvise: %s", strerror(errno));
+  observe("advised_bytes", advised);
+  observe("caller_vmswap_kb", vmswap_kb());
+  handshake_signal(h.go[1]);
+  wait_child(owner);
+  if (pidfd >= 0) close(pidfd);
+}
+
+// 11. memcg reclaim by another process: the runner (wl_mcg_owner) forks a child (wl_mcg_reclaim),
+//     which moves into wl_memcg_reclaim_by, then moves itself into a fresh cgroup
+//     wl_memcg_reclaim_owner (so that memcg holds the runner's pages alone, none of the child's)
+//     and populates N pages; the child writes N pages' bytes to its memory.reclaim (5.19+): the
+//     runner's memcg is reclaimed in the child's context. Truth: the runner's VmSwap growth, read
+//     by the child while the runner waits (untouched: none of its swapped pages is faulted back).
+static int mcg_reclaimer_body(void *arg) {
+  struct handshake *h = arg;
+  char path[512], bytes[32];
+  if (enter_cgroup("wl_memcg_reclaim_by") != 0) return 3;
+  handshake_signal(h->ready[1]);
+  handshake_wait(h->go[0]);
+  snprintf(path, sizeof path, "%s/wl_memcg_reclaim_owner/memory.reclaim", getenv("CWWL_CGROUP_ROOT"));
+  int len = snprintf(bytes, sizeof bytes, "%ld", n_pages * PAGE);
+  int fd = open(path, O_WRONLY);
+  if (fd < 0) return 4;
+  long before = vmswap_kb_of(getppid());
+  // EAGAIN: less than asked could be reclaimed; what was swapped is still the truth
+  observe("reclaim_errno", write(fd, bytes, (size_t)len) == len ? 0 : errno);
+  close(fd);
+  observe("owner_swapped_pages", (vmswap_kb_of(getppid()) - before) * 1024 / PAGE);
+  return 0;
+}
+
+static void wl_memcg_reclaim(void) {
+  if (!have_cgroup_root()) return;
+  struct handshake h;
+  if (handshake_open(&h) != 0) return;
+  pid_t reclaimer = fork_child("wl_mcg_reclaim", mcg_reclaimer_body, &h);
+  handshake_wait(h.ready[0]);
+  if (enter_cgroup("wl_memcg_reclaim_owner") != 0) return;
+  populated_pages(n_pages);
+  handshake_signal(h.go[1]);
+  wait_child(reclaimer);
+}
+
+// 12. the runner (wl_cgmove) makes N/4 zero-page copies in cgroup wl_cgroup_move, moves itself
+//     into wl_cgroup_move_new (cgroup.procs) and at once makes N more: each cgroup gets its own.
+static void wl_cgroup_move(void) {
+  if (!have_cgroup_root()) return;
+  long before_n = n_pages / 4;
+  char *p = alloc_pages(before_n + n_pages);
+  read_pages(p, before_n + n_pages);
+  observe("before_minflt", write_pages(p, before_n, 1));
+  if (enter_cgroup("wl_cgroup_move_new") != 0) return;
+  observe("after_minflt", write_pages(p + before_n * PAGE, n_pages, 1));
+}
+
 struct workload {
   const char *name;
   const char *comm;  // the runner's comm
@@ -675,6 +819,9 @@ static const struct workload workloads[] = {
     {"ksm_pin", "wl_ksm_pinned", wl_ksm_pin},
     {"thp_fork_pte", "wl_thp_parent", wl_thp_fork_pte},
     {"thp_fork_pmd", "wl_thpmd_parent", wl_thp_fork_pmd},
+    {"remote_pageout", "wl_rpo_caller", wl_remote_pageout},
+    {"memcg_reclaim", "wl_mcg_owner", wl_memcg_reclaim},
+    {"cgroup_move", "wl_cgmove", wl_cgroup_move},
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -701,14 +848,9 @@ static void read_vmstat(long values[N_VMSTAT]) {
 static void join_cgroup(const char *workload) {
   const char *root = getenv("CWWL_CGROUP_ROOT");
   if (!root || !*root) return;
-  char path[512];
-  snprintf(path, sizeof path, "%s/wl_%s", root, workload);
-  if (mkdir(path, 0755) != 0 && errno != EEXIST) return fail("mkdir %s: %s", path, strerror(errno));
-  snprintf(path, sizeof path, "%s/wl_%s/cgroup.procs", root, workload);
-  int fd = open(path, O_WRONLY);
-  if (fd < 0 || write(fd, "0", 1) != 1) fail("join %s: %s", path, strerror(errno));
-  if (fd >= 0) close(fd);
-  observe("in_cgroup", 1);
+  char name[256];
+  snprintf(name, sizeof name, "wl_%s", workload);
+  if (enter_cgroup(name) == 0) observe("in_cgroup", 1);
 }
 
 static int run_workload(const struct workload *w) {
