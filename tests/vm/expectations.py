@@ -205,14 +205,12 @@ ROWS = [
     Row("short_lived", "wl:pids_reused", SL_KIDS, lo=SL_KIDS - 1, vm_only=True,
         note="pids wrapped: at least one child got an earlier child's pid"),
     Row("short_lived", comm(FORKS, comm="wl_sl_parent"), SL_KIDS),
-    Row("short_lived", comm(WP, comm="wl_sl_kid"), "wl:kids_minflt", lo=SL_KIDS * 4 + 60,
-        note="a child's faults are wp faults but ~3 on fresh pages (measured 3 in the VM, 4 on the host); "
-             "+60: 7.2's kprobe misses (40 of 21,544 runs)"),
+    Row("short_lived", comm(WP, comm="wl_sl_kid"), "wl:kids_minflt", lo=SL_KIDS * 5,
+        note="a child's faults are wp faults but 3 on fresh pages (measured 3 in the VM, 4 on the host), and "
+             "those it takes before its prctl count under the runner's name if a poll falls between; 7.2 "
+             "also misses a few (kprobe recursion_misses: 40 of 21,544 runs)"),
     Row("short_lived", comm(COPIES, comm="wl_sl_kid", reason="shared"), "wl:kids_copies", lo=60, hi=SL_KIDS * 8,
         note="the runner's buffer, plus the stack/libc pages each child writes (≈ 8 per fork)"),
-    Row("short_lived", comm(WP, comm="wl_sl_parent"), 2 * SL_KIDS, lo=SL_KIDS // 5, hi=SL_KIDS // 5,
-        note="the runner re-writes ~2 of its pages write-protected by each fork (measured 585-599); one child "
-             "left under its inherited name would add ~70"),
     Row("short_lived", comm(WP, comm="_unknown"), 0, note="over the whole run: every process that faulted is named"),
     Row("short_lived", comm(COPIES, comm="_unknown"), 0),
 

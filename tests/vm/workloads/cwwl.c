@@ -420,11 +420,20 @@ static void wl_softdirty(void) {
 static void wl_baseline(void) { wait_child(fork_child("wl_base_child", NULL, NULL)); }
 
 // 10. short-lived renamed children under pid wrap: with CWWL_PID_MAX set (the VM sets 400; the
-// runner restores the old value), the runner forks SL_KIDS children in batches of SL_BATCH; each
+// runner restores the old value), the runner forks SL_KIDS children, up to SL_ALIVE at a time; each
 // renames itself (prctl) to wl_sl_kid, writes n/8 of the runner's populated pages (COW copies,
 // reason shared) and exits. Each child counts its own faults; the sums and each child's
 // (pid, start time, faults) are the ground truth for the per-comm series and `cowwatch run`.
-enum { SL_KIDS = 300, SL_BATCH = 20 };
+enum { SL_KIDS = 300, SL_ALIVE = 50 };
+
+static int wait_any_child(void) {  // reaps one child; 1 when one was reaped
+  int status = 0;
+  pid_t pid;
+  while ((pid = waitpid(-1, &status, 0)) < 0 && errno == EINTR) {
+  }
+  if (pid > 0 && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) fail("child %d: status 0x%x", pid, status);
+  return pid > 0;
+}
 
 struct sl_kid {
   long pid, start_ticks, minflt, copies;
@@ -476,10 +485,13 @@ static void wl_short_lived(void) {
   const char *pid_max = getenv("CWWL_PID_MAX");
   long old_pid_max = pid_max ? set_pid_max(pid_max) : -1;
   pid_t pids[SL_KIDS];
-  for (int first = 0; first < SL_KIDS; first += SL_BATCH) {
-    for (int i = first; i < first + SL_BATCH && i < SL_KIDS; i++) pids[i] = fork_child("wl_sl_kid", sl_kid_body, &sl_kids[i]);
-    for (int i = first; i < first + SL_BATCH && i < SL_KIDS; i++) wait_child(pids[i]);
+  int alive = 0;
+  for (int i = 0; i < SL_KIDS; i++) {
+    if (alive == SL_ALIVE) alive -= wait_any_child();
+    pids[i] = fork_child("wl_sl_kid", sl_kid_body, &sl_kids[i]);
+    alive += pids[i] > 0;
   }
+  while (alive > 0) alive -= wait_any_child();
   if (old_pid_max > 0) {
     char value[32];
     snprintf(value, sizeof value, "%ld", old_pid_max);
