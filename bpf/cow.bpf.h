@@ -200,8 +200,10 @@ static __always_inline void cw_wp_exit(const struct vm_fault *vmf, bool btf)
 
 	if (exact && copied != pfn_changed && host)
 		host->c[CW_C_SELFCHECK_COPY_MISMATCH] += 1;
-	if (proc && !remote)
+	if (proc && !remote) {
 		proc->cgroup_id = bpf_get_current_cgroup_id();
+		cw_note_comm(proc);
+	}
 	cw_count(host, proc, unshare ? CW_C_WP_UNSHARE : CW_C_WP_WRITE);
 	if (remote)
 		cw_count(host, proc, CW_C_WP_REMOTE);

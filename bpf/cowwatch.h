@@ -85,6 +85,10 @@ struct cw_counters {
 	__u64 c[CW_C_COUNT];
 	__u64 cgroup_id;	/* not a counter: cgroup v2 id of the process, set at fork, at
 				   its own events and at each move (CW_EV_CGROUP_MOVE) */
+	char comm[CW_COMM_LEN];	/* not a counter: the process's name (its group leader's comm)
+				   at its latest own event, fork, rename or exec; "" when only
+				   other tasks counted on it. Names it even when its lifecycle
+				   records were lost or arrive after the counts */
 };
 
 /* Causes of lost detail or lost attribution, counted per CPU in the cw_drops map. */

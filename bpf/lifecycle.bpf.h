@@ -112,8 +112,10 @@ int BPF_PROG(cw_sched_process_fork, struct task_struct *parent, struct task_stru
 
 	bpf_map_update_elem(&cw_procs, &ckey, &cw_zero_counters, BPF_NOEXIST);
 	cc = bpf_map_lookup_elem(&cw_procs, &ckey);
-	if (cc)
+	if (cc) {
 		cc->cgroup_id = cw_task_cgroup_id(child);
+		BPF_CORE_READ_STR_INTO(&cc->comm, child, comm); /* the parent's, until it renames */
+	}
 
 	mm = BPF_CORE_READ(parent, mm);
 	if (mm) {
@@ -122,8 +124,10 @@ int BPF_PROG(cw_sched_process_fork, struct task_struct *parent, struct task_stru
 	}
 	host = cw_host_counters();
 	proc = cw_proc_counters(&pkey);
-	if (proc)
+	if (proc) {
 		proc->cgroup_id = bpf_get_current_cgroup_id();
+		cw_note_comm(proc);
+	}
 	cw_count(host, proc, CW_C_FORK);
 	/* long-term pins imply MMF_HAS_PINNED: keep LONGTERM a subset of MM_HAS_PINNED */
 	if (has_pinned || pinned_vm > 0 || eager > 0)
@@ -194,11 +198,16 @@ SEC("?raw_tp/sched_process_exec")
 int BPF_PROG(cw_sched_process_exec)
 {
 	struct cw_proc_key key;
-	struct cw_event *e = cw_reserve(true);
+	struct cw_counters *proc;
+	struct cw_event *e;
 
+	cw_current_key(&key);
+	proc = bpf_map_lookup_elem(&cw_procs, &key);
+	if (proc)
+		cw_note_comm(proc);
+	e = cw_reserve(true);
 	if (!e)
 		return 0;
-	cw_current_key(&key);
 	e->type = CW_EV_EXEC;
 	e->hook = CW_HOOK_FORK;
 	e->tgid = key.tgid;
@@ -219,14 +228,18 @@ SEC("?raw_tp/task_rename")
 int BPF_PROG(cw_task_rename, struct task_struct *task, const char *comm)
 {
 	struct cw_proc_key key;
+	struct cw_counters *proc;
 	struct cw_event *e;
 
 	if (BPF_CORE_READ(task, pid) != BPF_CORE_READ(task, tgid))
 		return 0;
+	cw_task_key(task, &key);
+	proc = bpf_map_lookup_elem(&cw_procs, &key);
+	if (proc)
+		bpf_probe_read_kernel_str(proc->comm, sizeof(proc->comm), comm);
 	e = cw_reserve(true);
 	if (!e)
 		return 0;
-	cw_task_key(task, &key);
 	e->type = CW_EV_RENAME;
 	e->hook = CW_HOOK_FORK;
 	e->tgid = key.tgid;
@@ -250,11 +263,15 @@ SEC("?raw_tp/page_fault_user")
 int BPF_PROG(cw_page_fault_user, unsigned long address, struct pt_regs *regs, unsigned long error_code)
 {
 	struct cw_proc_key key;
+	struct cw_counters *proc;
 
 	if ((error_code & CW_PF_ERR_PWU) != CW_PF_ERR_PWU)
 		return 0;
 	cw_current_key(&key);
-	cw_count(cw_host_counters(), cw_proc_counters(&key), CW_C_WP_APPROX);
+	proc = cw_proc_counters(&key);
+	if (proc)
+		cw_note_comm(proc);
+	cw_count(cw_host_counters(), proc, CW_C_WP_APPROX);
 	return 0;
 }
 

@@ -22,8 +22,8 @@ struct {
 
 /*
  * Per-process counters keyed by (tgid, start_ns). A shared hash updated with atomic adds rather than
- * a per-CPU hash: its memory is value_size x max_entries instead of x nr_cpus too (192 B x 32768 =
- * 6 MiB, where a per-CPU hash would take 800 MiB on a 128-CPU host), and a hit costs a lookup and a
+ * a per-CPU hash: its memory is value_size x max_entries instead of x nr_cpus too (232 B x 32768 =
+ * 7.3 MiB, where a per-CPU hash would take 800 MiB on a 128-CPU host), and a hit costs a lookup and a
  * lock-free add (perf-facts.md: 52 vs 46 ns per event). Entries are inserted once (fork or first
  * sight, BPF_NOEXIST) and removed by the daemon at exit; max_entries is set by the loader.
  */
@@ -111,6 +111,24 @@ static __always_inline void cw_current_key(struct cw_proc_key *key)
 	key->tgid = cur->tgid;
 	key->pad = 0;
 	key->start_ns = cur->group_leader->start_time;
+}
+
+/*
+ * The current process's name (its group leader's comm, what /proc/PID/comm shows) into its
+ * counters, at each of its own counted events: the counts then carry their name, even when the
+ * fork, rename and exit records that also name it were lost or are read after the counts (7.2
+ * runs tracepoint programs preemptibly: a preempted program makes the same program's runs in
+ * other tasks on that CPU miss, and its reserved record holds back the ring's later records).
+ * Two 8-byte loads through BTF pointers: no helper call on the fault path.
+ */
+static __always_inline void cw_note_comm(struct cw_counters *proc)
+{
+	const struct task_struct *cur = (const struct task_struct *)bpf_get_current_task_btf();
+	const __u64 *name = (const __u64 *)cur->group_leader->comm;
+	__u64 *dst = (__u64 *)proc->comm;
+
+	dst[0] = name[0];
+	dst[1] = name[1];
 }
 
 /* Should an ordinary (non-anomaly) event go to the detail ring? */

@@ -151,6 +151,9 @@ int run_cli(int argc, char** argv, std::ostream& out, std::ostream& err) {
   RunArgs run_args;
   auto* run = app.add_subcommand("run", "run a command and report its process tree's COW behaviour (root)");
   run->add_option("command", run_args.command, "CMD ARGS... (after --)")->required();
+  run->add_option("-n,--top", run_args.top, "text report: list the N processes with the most copies")
+      ->capture_default_str();
+  run->add_flag("--all", run_args.all, "text report: list every process of the tree");
   add_json(run);
   run->positionals_at_end();
 

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <poll.h>
@@ -10,18 +11,19 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <map>
-#include <set>
 #include <sstream>
 #include <fcntl.h>
 
 #include "cli/exit_codes.h"
 #include "cli/local_session.h"
 #include "cli/render.h"
+#include "cli/run_report.h"
+#include "cli/run_tree.h"
 #include "config/config.h"
 #include "export/protocol_codec.h"
 #include "export/protocol_names.h"
 #include "loader/kernel_session.h"
+#include "model/cgroup_resolver.h"
 #include "model/json_views.h"
 
 namespace cowwatch::cli {
@@ -29,6 +31,9 @@ namespace {
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
+
+// Fork episodes `run` keeps after they end, for every parent's fork cost (the daemon keeps 64).
+constexpr size_t kMaxRunForkEpisodes = 1 << 20;
 
 std::unique_ptr<loader::KernelSession> open_kernel(uint32_t event_mode, const Output& o) {
   loader::KernelOptions options;
@@ -42,42 +47,32 @@ std::unique_ptr<loader::KernelSession> open_kernel(uint32_t event_mode, const Ou
   return session;
 }
 
-// The observed tree: the command and every process it forked, transitively.
-class ProcessTree {
- public:
-  explicit ProcessTree(uint32_t root) { members_.insert(root); }
-  bool contains(uint32_t tgid) const { return members_.count(tgid) != 0; }
-  void add(uint32_t tgid) { members_.insert(tgid); }
-  size_t size() const { return members_.size(); }
-
- private:
-  std::set<uint32_t> members_;
-};
+uint64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
 
 struct RunState {
-  ProcessTree tree;
-  std::map<std::pair<uint32_t, uint64_t>, cw_counters> live;    // latest absolute counters
-  std::map<std::pair<uint32_t, uint64_t>, cw_counters> flushed;  // final counters at exit
+  RunTree tree;
+  model::CgroupResolver cgroups;
 };
 
-cw_counters tree_totals(const RunState& s) {
-  cw_counters sum{};
-  auto add = [&](const cw_counters& c) {
-    for (int i = 0; i < CW_C_COUNT; ++i) sum.c[i] += c.c[i];
-  };
-  for (const auto& [k, c] : s.flushed) add(c);
-  for (const auto& [k, c] : s.live) {
-    if (!s.flushed.count(k)) add(c);
-  }
-  return sum;
+// A member's new counters, and its cgroup's path named while the cgroup exists (a cgroup
+// removed later keeps the path it had).
+void take_counters(RunState& s, const cw_proc_key& kernel_key, const cw_counters& counters, bool final) {
+  const model::ProcKey key = model::ProcKey::from(kernel_key);
+  s.tree.on_counters(key, counters, final);
+  auto it = s.tree.members().find(key);
+  if (it == s.tree.members().end() || !it->second.cgroup_id) return;
+  if (auto path = s.cgroups.resolve(it->second.cgroup_id)) it->second.cgroup = *path;
 }
 
 void handle_event(loader::KernelSession& kernel, LocalSession& session, RunState& s,
                   const cw_event& e) {
   cw_counters at_move;
   const bool moved = e.type == CW_EV_CGROUP_MOVE && kernel.take_move(e.aux1, &at_move);  // always taken
-  if (e.type == CW_EV_FORK && s.tree.contains(e.tgid)) s.tree.add(e.aux2);
-  if (!s.tree.contains(e.tgid)) return;
+  if (!s.tree.on_event(e)) return;
   if (moved)
     session.on_cgroup_move(e, at_move);
   else
@@ -86,7 +81,7 @@ void handle_event(loader::KernelSession& kernel, LocalSession& session, RunState
     cw_proc_key key{e.tgid, 0, e.start_ns};
     cw_counters final_counters{};
     if (kernel.take_process(key, &final_counters)) {
-      s.flushed[{key.tgid, key.start_ns}] = final_counters;
+      take_counters(s, key, final_counters, true);
       session.on_exit_flush(key, final_counters);
     }
   }
@@ -95,14 +90,21 @@ void handle_event(loader::KernelSession& kernel, LocalSession& session, RunState
 void take_sample(loader::KernelSession& kernel, LocalSession& session, RunState& s) {
   ingest::KernelSample sample = kernel.sample();
   std::vector<ingest::ProcessCounters> mine;
+  s.cgroups.new_poll();
   for (const auto& p : sample.processes) {
-    if (!s.tree.contains(p.key.tgid)) continue;
+    if (!s.tree.contains(model::ProcKey::from(p.key))) continue;
     mine.push_back(p);
-    s.live[{p.key.tgid, p.key.start_ns}] = p.counters;
+    take_counters(s, p.key, p.counters, false);
   }
   sample.processes = std::move(mine);
-  sample.host = tree_totals(s);  // the report's "host" is the command's tree
+  sample.host = s.tree.totals();  // the report's "host" is the command's tree
   session.on_sample(sample);
+}
+
+ForkCosts fork_costs(const model::Aggregator& aggregator) {
+  ForkCosts costs;
+  for (const auto& view : aggregator.fork_episodes(true)) costs[view.episode.parent] += view.episode.copied_bytes();
+  return costs;
 }
 
 json plan_warnings(const probe::ProbePlan& plan) {
@@ -115,40 +117,6 @@ json plan_warnings(const probe::ProbePlan& plan) {
     }
   }
   return out;
-}
-
-std::string render_run_report(const json& r) {
-  std::ostringstream o;
-  o << "cowwatch run: " << r["command_line"].get<std::string>() << " (pid " << r["pid"]
-    << ") exited with status " << r["exit_status"] << " after "
-    << human_duration(r["duration_s"].get<double>()) << "; " << r["processes"]
-    << " process(es) in its tree\n";
-  json q = {{"scope", "tree"}, {"tree", "command"}, {"counters", r["counters"]}};
-  std::string body = render_query(q);
-  o << body.substr(body.find('\n') + 1);  // skip the scope line
-  for (const auto& e : r["fork_episodes"]) {
-    o << "fork cost     " << e["parent"]["pid"] << " -> " << e["child"]["pid"] << ": copied "
-      << human_bytes(e["copied_bytes"].get<uint64_t>()) << "\n";
-  }
-  if (r["anomalies"].empty()) {
-    o << "anomalies     none\n";
-  } else {
-    o << "anomalies     " << r["anomalies"].size() << "\n";
-    for (const auto& e : r["anomalies"]) o << "  " << render_event(e) << "\n";
-  }
-  const auto& recent = r["alerts"].value("recent", json::array());
-  for (const auto& a : recent) {
-    o << "alert         [" << a.value("severity", "?") << "] " << a.value("rule", "?") << " "
-      << a.value("state", "") << ": " << a["annotations"].value("summary", a.value("subject", ""))
-      << "\n";
-  }
-  for (const auto& w : r["probe_warnings"]) {
-    o << "note: hook " << w["hook"].get<std::string>() << " is "
-      << (w["strategy"] == "unavailable" ? "unavailable on this kernel: it reports nothing"
-                                         : "approximate (" + w["strategy"].get<std::string>() + ")")
-      << "\n";
-  }
-  return o.str();
 }
 
 }  // namespace
@@ -175,6 +143,7 @@ int cmd_run(const RunArgs& args, const Output& o) {
     return kExitError;
   }
   auto started = Clock::now();
+  const uint64_t forked_after_ns = monotonic_ns();
   pid_t child = fork();
   if (child < 0) {
     o.err << "cowwatch: fork: " << std::strerror(errno) << "\n";
@@ -204,9 +173,10 @@ int cmd_run(const RunArgs& args, const Output& o) {
 
   LocalSessionOptions options;
   options.source = "run";
+  options.aggregator.max_ended_fork_episodes = kMaxRunForkEpisodes;
   options.rules = config::default_config().alerts.rules;
   LocalSession session(options, kernel->plan());
-  RunState state{ProcessTree(static_cast<uint32_t>(child)), {}, {}};
+  RunState state{RunTree(static_cast<uint32_t>(child), forked_after_ns), model::CgroupResolver()};
   [[maybe_unused]] ssize_t w = write(go[1], "g", 1);
   close(go[1]);
 
@@ -246,7 +216,8 @@ int cmd_run(const RunArgs& args, const Output& o) {
       {"exit_status", exit_status},
       {"duration_s", duration_s},
       {"processes", state.tree.size()},
-      {"counters", model::tallies_json(model::tallies_from_counters(tree_totals(state)))},
+      {"counters", model::tallies_json(model::tallies_from_counters(state.tree.totals()))},
+      {"per_process", process_rows_json(state.tree, fork_costs(session.aggregator()))},
       {"fork_episodes", model::to_json(session.aggregator().fork_episodes(true))},
       {"anomalies", anomalies},
       {"kernel_release", kernel->plan().kernel_release},
@@ -256,7 +227,7 @@ int cmd_run(const RunArgs& args, const Output& o) {
   if (o.json) {
     o.out << report.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
   } else {
-    o.out << render_run_report(report);
+    o.out << render_run_report(report, args.top, args.all);
   }
   return exit_status;
 }

@@ -15,6 +15,8 @@ int cmd_probes_local(const Output& o);
 struct RunArgs {
   std::vector<std::string> command;  // CMD ARGS...
   uint32_t event_mode = 2;           // every event: the process tree is followed by fork records
+  size_t top = 10;                   // text report: the processes with the most copies
+  bool all = false;                  // text report: every process of the tree
 };
 
 // Runs CMD under observation and prints the report of its process tree; returns CMD's exit

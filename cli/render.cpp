@@ -71,16 +71,6 @@ std::string pairs(const json& obj, bool skip_zero) {
   return out.empty() ? (skip_zero ? "none" : "") : out;
 }
 
-std::string pad(std::string s, size_t width) {
-  if (s.size() > width) s = s.substr(0, width);
-  s.resize(width, ' ');
-  return s;
-}
-
-std::string rpad(const std::string& s, size_t width) {
-  return s.size() >= width ? s : std::string(width - s.size(), ' ') + s;
-}
-
 uint64_t sum_obj(const json& obj) {
   uint64_t t = 0;
   if (obj.is_object()) {
@@ -148,6 +138,16 @@ std::string episode_line(const json& e) {
 }
 
 }  // namespace
+
+std::string pad(std::string s, size_t width) {
+  if (s.size() > width) s = s.substr(0, width);
+  s.resize(width, ' ');
+  return s;
+}
+
+std::string rpad(const std::string& s, size_t width) {
+  return s.size() >= width ? s : std::string(width - s.size(), ' ') + s;
+}
 
 std::string human_bytes(uint64_t bytes) {
   static const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};

@@ -10,8 +10,9 @@
 namespace cowwatch::ingest {
 
 static_assert(sizeof(cw_proc_key) == 16 && offsetof(cw_proc_key, start_ns) == 8);
-static_assert(sizeof(cw_counters) == 8 * (CW_C_COUNT + 1));
+static_assert(sizeof(cw_counters) == 8 * (CW_C_COUNT + 1) + CW_COMM_LEN);
 static_assert(offsetof(cw_counters, cgroup_id) == 8 * CW_C_COUNT);
+static_assert(offsetof(cw_counters, comm) == 8 * (CW_C_COUNT + 1));
 static_assert(sizeof(cw_bpf_config) == 32);
 static_assert(offsetof(cw_bpf_config, wake_bytes) == 24 && offsetof(cw_bpf_config, ctl_wake_bytes) == 28);
 static_assert(sizeof(cw_event) == 96);

@@ -32,7 +32,8 @@ Aggregator::Aggregator(AggregatorOptions options)
       cgroups_resolver_(options_.cgroup_root),
       processes_(options_.max_processes, tombstone_capacity(options_)),
       comms_(options_.max_comms),
-      cgroups_(options_.max_cgroups) {}
+      cgroups_(options_.max_cgroups),
+      episodes_(options_.max_ended_fork_episodes) {}
 
 Process* Aggregator::track(const ProcKey& key) {
   std::vector<Process> evicted;
@@ -52,6 +53,17 @@ void Aggregator::set_comm(Process& process, const char* comm, NameSource source)
   if (name.empty() || (source == process.comm_source && process.comm == name)) return;  // per event: no copy
   process.comm.assign(name);
   process.comm_source = source;
+}
+
+// The kernel keeps each process's name in its counters, written at its own events, so the counts
+// in hand carry the name they were made under even when no record named the process (lost, or
+// still unread behind the counts). A name that changed there since the last sample is a rename;
+// the first one seen yields to a /proc read that follows it (resolve_identity), which is newer.
+void Aggregator::take_kernel_comm(Process& process, const cw_counters& counters) {
+  const std::string_view name(counters.comm, strnlen(counters.comm, CW_COMM_LEN));
+  if (name.empty() || name == process.kernel_comm) return;
+  process.kernel_comm.assign(name);
+  rename(process, counters.comm);
 }
 
 // A cgroup id the resolver cannot name (removed before it was ever walked) is "_unknown", not
@@ -116,6 +128,7 @@ void Aggregator::apply(const ingest::KernelSample& sample) {
     if (!process) continue;  // flushed at exit already; the kernel entry is on its way out
     process->absent_polls = 0;
     process->seen_poll = poll_;
+    take_kernel_comm(*process, entry.counters);
     resolve_identity(*process);
     // The kernel notes the cgroup at the process's own events: follow moves (systemd forks a
     // service in init.scope and moves it before exec). This poll's counts go to the new cgroup.
@@ -303,6 +316,7 @@ void Aggregator::on_exit(const cw_proc_key& kernel_key, const cw_counters& final
   const ProcKey key = ProcKey::from(kernel_key);
   Process* process = track(key);
   if (!process) return;  // flushed twice
+  take_kernel_comm(*process, final_counters);
   resolve_identity(*process);  // a zombie still shows its comm and cgroup
   set_cgroup_from_id(*process, final_counters.cgroup_id);  // where it was at its last event
   const uint64_t poll = poll_ + 1;  // counts flushed between polls belong to the next one

@@ -76,6 +76,7 @@ class Aggregator {
   Process* track(const ProcKey& key);
   void resolve_identity(Process& process);
   void set_comm(Process& process, const char* comm, NameSource source);
+  void take_kernel_comm(Process& process, const cw_counters& counters);
   void set_cgroup_from_id(Process& process, uint64_t cgroup_id);
   void attribute(Process& process, const Tallies& delta, uint64_t poll);
   void forget(Process&& process, uint64_t now_ns);

@@ -31,6 +31,7 @@ struct Process {
   uint64_t cgroup_id = 0;              // last cgroup id seen in an event (0: from /proc)
   bool cgroup_known = false;
   bool identity_pending = true;        // /proc comm and cgroup still to be read
+  std::string kernel_comm;             // the name in its kernel counters at the last sample
   Baseline counters;                   // seen() = totals since the kernel first saw it
   std::array<uint32_t, kTallyCount> last_delta{};  // what poll `delta_poll` added (saturated)
   uint64_t delta_poll = 0;

@@ -26,6 +26,7 @@ struct AggregatorOptions {
   size_t top_k_processes = 20;      // metrics.top_k_processes
   double fork_projection_horizon_s = 60;  // how far the fork copy rate is projected
   size_t max_tombstones = 0;        // removed keys remembered; 0: max(1024, max_processes / 4)
+  size_t max_ended_fork_episodes = 64;  // ended fork episodes kept for queries
   std::string proc_root = "/proc";  // a directory that does not exist disables /proc reads
   std::string cgroup_root = "/sys/fs/cgroup";
 };

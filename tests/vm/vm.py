@@ -3,7 +3,7 @@
 
   vm.py fetch [--target 6.1 --target 6.12 --target newest]
   vm.py shell --kernel {6.1,6.12,newest} --bin PATH [--bin PATH ...] [--file SRC:DST ...] --run 'CMD'
-  vm.py test  --kernel {6.1,6.12,newest} --cwwl PATH [--daemon PATH]   (the ctest VM tier)
+  vm.py test  --kernel {6.1,6.12,newest} --cwwl PATH [--daemon PATH] [--cli PATH]   (the ctest VM tier)
   vm.py test  --host --cwwl PATH --daemon PATH                          (the same on the host kernel)
 
 Exit status of `test`: 0 pass, 1 fail, 77 skipped (qemu or the registry unreachable and nothing
@@ -162,10 +162,11 @@ def cmd_test(args):
             kernel, notes = qemu.kernel_for(args.kernel, log)
         except kernels.RegistryError as e:
             return skip("Debian registry unreachable and no cached %s kernel: %s" % (args.kernel, e))
-        spec = initramfs.Spec(bins=[args.cwwl] + ([args.daemon] if with_daemon else []),
+        spec = initramfs.Spec(bins=[args.cwwl] + ([args.daemon] if with_daemon else []) + ([args.cli] if args.cli else []),
                               files=[(write_vm_config(os.path.join(tempfile.mkdtemp(prefix="cowvm-"), "cowwatch.yaml")),
                                       "/etc/cowwatch/cowwatch.yaml")] if with_daemon else [],
-                              script=suite.vm_script(workloads, expectations.N, with_daemon, args.probes),
+                              script=suite.vm_script(workloads, expectations.N, with_daemon, args.probes,
+                                                     cli_run="short_lived" if args.cli else None),
                               script_is_init_body=True)
         result = qemu.boot_with_fallback(kernel, spec, timeout=args.timeout, log=log,
                                          allow_fallback=(args.kernel == "newest"))
@@ -203,6 +204,8 @@ def cmd_test(args):
             problems.append("no metrics were scraped")
     outcomes = suite.evaluate(expectations.ROWS, data, workloads, host=args.host,
                               hook_of_metric=expectations.HOOK_OF_METRIC)
+    if args.cli and not args.host:
+        outcomes += suite.check_cli_run(sections.get("cli_run", ""), release)
     print("kernel %s%s, N=%d, daemon: %s" % (release, " (host)" if args.host else "", expectations.N,
                                              args.daemon or "none (workload observations only)"))
     print(suite.format_outcomes(outcomes))
@@ -246,6 +249,8 @@ def main(argv=None):
     t.add_argument("--cwwl", required=True, help="the workload binary (static)")
     t.add_argument("--daemon", help="cowwatchd; without it only workload observations are checked")
     t.add_argument("--workload", action="append", help="run only these workloads (default: all)")
+    t.add_argument("--cli", help="cowwatch (the CLI): also checks `cowwatch run --json -- cwwl short_lived` "
+                                 "against the workload's own observations")
     t.add_argument("--timeout", type=float, default=200.0, help="VM wall-clock timeout, seconds")
     t.add_argument("--save", metavar="DIR", help="save the console and every section to DIR")
     t.add_argument("--probes", action="store_true", help="also run `cowwatchd --probes` in the VM (+20-30 s)")

@@ -1,6 +1,8 @@
 // Identity: cgroup ids resolved through a fake cgroup2 tree, /proc parsing, comm sources.
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "model/aggregator.h"
 #include "model/cgroup_resolver.h"
 #include "model/proc_reader.h"
@@ -129,6 +131,70 @@ TEST(AggregatorIdentity, SwapRecordsAreCountedPerMemcg) {
   ASSERT_TRUE(detail.has_value());
   EXPECT_EQ(detail->stats.swap_add_events, 2u);
   EXPECT_EQ(aggregator.events_received()[CW_EV_SWAP_ADD], 2u);
+}
+
+// Counters as the kernel keeps them: with the process's name at its latest own event.
+cw_counters named(cw_counters c, const char* comm) {
+  std::strncpy(c.comm, comm, CW_COMM_LEN - 1);
+  return c;
+}
+
+uint64_t comm_writes(const Aggregator& aggregator, const std::string& comm) {
+  const GroupRow* row = find_row(aggregator.metrics_snapshot()->comms, comm);
+  return row ? row->totals[kWpWrite] : 0;
+}
+
+// A short-lived child whose fork, rename and exit records were lost (or are still unread) and
+// that is gone from /proc when first polled: its counts carry the name it had.
+TEST(AggregatorIdentity, CountsPolledWithoutAnyRecordOrProcEntryKeepTheirKernelName) {
+  TempTree tree;
+  Aggregator aggregator(tree.options());
+  aggregator.apply(SampleBuilder(1 * kSecond).process(40, 5 * kSecond, named(counters({{kWpWrite, 61}}), "wl_kid_7")));
+  EXPECT_EQ(comm_writes(aggregator, "wl_kid_7"), 61u);
+  EXPECT_EQ(comm_writes(aggregator, kUnknownName), 0u);
+}
+
+// The same child's final counters, flushed at exit (or reaped with its exit record lost).
+TEST(AggregatorIdentity, AnExitFlushWithoutRecordsKeepsTheKernelName) {
+  TempTree tree;
+  Aggregator aggregator(tree.options());
+  aggregator.on_exit(key(41, 5 * kSecond), named(counters({{kWpWrite, 62}}), "wl_kid_8"));
+  EXPECT_EQ(comm_writes(aggregator, "wl_kid_8"), 62u);
+  EXPECT_EQ(comm_writes(aggregator, kUnknownName), 0u);
+}
+
+// The fork record read after the sample that already held the renamed child: the inherited name
+// it brings does not take the child's later counts.
+TEST(AggregatorIdentity, AForkRecordReadAfterTheCountsDoesNotRenameTheChildBack) {
+  TempTree tree;
+  Aggregator aggregator(tree.options());
+  aggregator.apply(SampleBuilder(1 * kSecond).process(42, 5 * kSecond, named(counters({{kWpWrite, 3}}), "wl_kid_9")));
+  aggregator.on_event(fork_event(10, 1 * kSecond, 42, 5 * kSecond, "wl_parent", 4 * kSecond));
+  aggregator.on_exit(key(42, 5 * kSecond), named(counters({{kWpWrite, 10}}), "wl_kid_9"));
+  EXPECT_EQ(comm_writes(aggregator, "wl_kid_9"), 10u);
+  EXPECT_EQ(comm_writes(aggregator, "wl_parent"), 0u);
+}
+
+// A name change in the kernel counters is a rename (its record may be lost): it replaces a name
+// read from /proc before, and later counts go to the new name.
+TEST(AggregatorIdentity, ANewKernelNameReplacesOneReadFromProc) {
+  TempTree tree;
+  tree.add_process(43, 5 * kSecond, "redis-server");
+  Aggregator aggregator(tree.options());
+  aggregator.apply(SampleBuilder(1 * kSecond).process(43, 5 * kSecond, named(counters({{kWpWrite, 2}}), "redis-server")));
+  aggregator.apply(SampleBuilder(2 * kSecond).process(43, 5 * kSecond, named(counters({{kWpWrite, 7}}), "rdb-bgsave")));
+  EXPECT_EQ(comm_writes(aggregator, "redis-server"), 2u);
+  EXPECT_EQ(comm_writes(aggregator, "rdb-bgsave"), 5u);
+}
+
+// The first kernel name yields to a /proc read that follows it: /proc is newer (the process may
+// have renamed itself since its last counted event).
+TEST(AggregatorIdentity, AProcReadAtFirstSightOutranksTheFirstKernelName) {
+  TempTree tree;
+  tree.add_process(44, 5 * kSecond, "renamed-since");
+  Aggregator aggregator(tree.options());
+  aggregator.apply(SampleBuilder(1 * kSecond).process(44, 5 * kSecond, named(counters({{kWpWrite, 2}}), "before")));
+  EXPECT_EQ(aggregator.process(ProcKey{44, 5 * kSecond})->comm, "renamed-since");
 }
 
 }  // namespace

@@ -5,7 +5,8 @@
 //   cwwl --exec-tail PAGES                (internal: what workload `exec` execs)
 //
 // Environment: CWWL_CGROUP_ROOT (run each workload in ROOT/wl_<name>), CWWL_TMPDIR (file_private's
-// file, default /tmp), CWWL_ODIRECT_PATH (O_DIRECT target, default /dev/ram0 when it exists).
+// file, default /tmp), CWWL_ODIRECT_PATH (O_DIRECT target, default /dev/ram0 when it exists),
+// CWWL_PID_MAX (short_lived sets kernel.pid_max to it while it runs, so that pids wrap).
 //
 // Every workload runs in a fresh "runner" process forked from cwwl; each measured process (runner
 // or its child) sets a distinctive comm with prctl(PR_SET_NAME) right after fork, so per-comm metrics
@@ -792,6 +793,106 @@ static void wl_cgroup_move(void) {
   observe("after_minflt", write_pages(p + before_n * PAGE, n_pages, 1));
 }
 
+// 10. short-lived renamed children under pid wrap: with CWWL_PID_MAX set (the VM sets 400; the
+// runner restores the old value), the runner forks SL_KIDS children, up to SL_ALIVE at a time; each
+// renames itself (prctl) to wl_sl_kid, writes n/8 of the runner's populated pages (COW copies,
+// reason shared) and exits. Each child counts its own faults; the sums and each child's
+// (pid, start time, faults) are the ground truth for the per-comm series and `cowwatch run`.
+enum { SL_KIDS = 300, SL_ALIVE = 50 };
+
+static int wait_any_child(void) {  // reaps one child; 1 when one was reaped
+  int status = 0;
+  pid_t pid;
+  while ((pid = waitpid(-1, &status, 0)) < 0 && errno == EINTR) {
+  }
+  if (pid > 0 && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) fail("child %d: status 0x%x", pid, status);
+  return pid > 0;
+}
+
+struct sl_kid {
+  long pid, start_ticks, minflt, copies;
+};
+
+static struct sl_kid *sl_kids;  // MAP_SHARED, pre-faulted by the runner
+
+static long start_ticks(void) {  // field 22 of /proc/self/stat
+  char buf[512];
+  int fd = open("/proc/self/stat", O_RDONLY);
+  ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+  if (fd >= 0) close(fd);
+  if (n <= 0) return -1;
+  buf[n] = 0;
+  char *p = strrchr(buf, ')');
+  for (int field = 2; p && field < 22; field++) p = strchr(p + 1, ' ');
+  return p ? strtol(p + 1, NULL, 10) : -1;
+}
+
+static int sl_kid_body(void *arg) {
+  struct sl_kid *slot = arg;
+  long copies = write_pages(shared_buf, n_pages / 8, 4);
+  long minflt_total = minflt();  // every fault of this child so far (counted from its fork)
+  slot->pid = getpid();          // first touch of the shared slot: after the count
+  slot->start_ticks = start_ticks();
+  slot->minflt = minflt_total;
+  slot->copies = copies;
+  return 0;
+}
+
+static long set_pid_max(const char *value) {  // returns the old value, or -1
+  char old[32] = {0};
+  int fd = open("/proc/sys/kernel/pid_max", O_RDWR);
+  if (fd < 0 || read(fd, old, sizeof old - 1) <= 0 || lseek(fd, 0, SEEK_SET) != 0 ||
+      write(fd, value, strlen(value)) < 0) {
+    fail("pid_max %s: %s", value, strerror(errno));
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+  close(fd);
+  return strtol(old, NULL, 10);
+}
+
+static void wl_short_lived(void) {
+  shared_buf = populated_pages(n_pages);
+  sl_kids = mmap(NULL, SL_KIDS * sizeof *sl_kids, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (sl_kids == MAP_FAILED) return fail("mmap: %s", strerror(errno));
+  memset(sl_kids, 0, SL_KIDS * sizeof *sl_kids);
+  const char *pid_max = getenv("CWWL_PID_MAX");
+  long old_pid_max = pid_max ? set_pid_max(pid_max) : -1;
+  pid_t pids[SL_KIDS];
+  int alive = 0;
+  for (int i = 0; i < SL_KIDS; i++) {
+    if (alive == SL_ALIVE) alive -= wait_any_child();
+    pids[i] = fork_child("wl_sl_kid", sl_kid_body, &sl_kids[i]);
+    alive += pids[i] > 0;
+  }
+  while (alive > 0) alive -= wait_any_child();
+  if (old_pid_max > 0) {
+    char value[32];
+    snprintf(value, sizeof value, "%ld", old_pid_max);
+    set_pid_max(value);
+  }
+  long kids = 0, kids_minflt = 0, kids_copies = 0, pids_reused = 0;
+  for (int i = 0; i < SL_KIDS; i++) {
+    if (sl_kids[i].pid <= 0) continue;
+    kids++;
+    kids_minflt += sl_kids[i].minflt;
+    kids_copies += sl_kids[i].copies;
+    for (int j = 0; j < i; j++)
+      if (pids[j] == pids[i]) {
+        pids_reused++;
+        break;
+      }
+    printf("cwwl kid pid=%ld start_ticks=%ld minflt=%ld copies=%ld\n", sl_kids[i].pid, sl_kids[i].start_ticks,
+           sl_kids[i].minflt, sl_kids[i].copies);
+  }
+  fflush(stdout);
+  observe("kids", kids);
+  observe("kids_minflt", kids_minflt);
+  observe("kids_copies", kids_copies);
+  observe("pids_reused", pids_reused);
+  observe("pid_max", pid_max ? strtol(pid_max, NULL, 10) : 0);
+}
+
 struct workload {
   const char *name;
   const char *comm;  // the runner's comm
@@ -822,6 +923,7 @@ static const struct workload workloads[] = {
     {"remote_pageout", "wl_rpo_caller", wl_remote_pageout},
     {"memcg_reclaim", "wl_mcg_owner", wl_memcg_reclaim},
     {"cgroup_move", "wl_cgmove", wl_cgroup_move},
+    {"short_lived", "wl_sl_parent", wl_short_lived},
 };
 
 // ---------------------------------------------------------------------------------------------
