@@ -111,9 +111,9 @@ def build_deb(build_dir, out_dir, timeout=150):
         require_tool("fakeroot")
     config = require_file(os.path.join(build_dir, "CPackConfig.cmake"), "CPackConfig.cmake")
     result = run([cpack, "-G", "DEB", "--config", config, "-B", out_dir], timeout=timeout, cwd=build_dir)
-    print(result.stdout[-3000:] + result.stderr[-3000:], end="")
     debs = glob.glob(os.path.join(out_dir, "*.deb"))
     if result.returncode != 0 or len(debs) != 1:
+        print(result.stdout[-3000:] + result.stderr[-3000:], end="")
         fail(f"cpack did not produce one .deb (rc {result.returncode}, {debs})")
     print(f"package: {os.path.basename(debs[0])} ({os.path.getsize(debs[0])} bytes)")
     return debs[0]
