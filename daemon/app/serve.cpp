@@ -6,7 +6,6 @@
 #include <malloc.h>
 #include <signal.h>
 #include <cstring>
-#include <sys/stat.h>
 
 #include <ctime>
 #include <fstream>
@@ -332,8 +331,6 @@ int serve(const Options& options, const config::Config& config, const std::optio
       if (!g) return start_failed(kExitUsage, "control_socket.group: no such group '" + config.control_socket.group + "'");
       so.group = g->gr_gid;
     }
-    std::string dir = so.socket_path.substr(0, so.socket_path.rfind('/'));
-    if (!dir.empty()) mkdir(dir.c_str(), 0755);
   }
   rt.control = std::make_unique<control::ControlServer>(so, *rt.backend);
   if (!rt.control->start(&error)) return start_failed(kExitFailure, "control socket " + so.socket_path + ": " + error);
