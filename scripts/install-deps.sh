@@ -16,6 +16,8 @@ packages=(
   # real-kernel tier (QEMU) and ecosystem tier
   qemu-system-x86 busybox-static cpio xz-utils zstd debian-archive-keyring
   prometheus prometheus-alertmanager systemd dpkg-dev fakeroot
+  # packaging (man pages, lintian) and the fleethost tier (Debian root file systems)
+  help2man lintian mmdebstrap e2fsprogs
 )
 
 missing=()

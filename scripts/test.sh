@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # README command 2 (and CI): build, then run the whole test suite with ctest, every tier:
 #   unit, bpf (host verifier), vm (Debian 6.1/6.12/newest kernels under QEMU), hostkernel,
+#   fleethost (the .deb under systemd on booted Debian 12 and 13),
 #   ecosystem (real Prometheus/Alertmanager, packaging), reliability (fault injection, load,
 #   least privilege), fuzz (corpus replays); then a clang libFuzzer smoke run of every fuzz target,
 #   and the unit/fuzz tiers again under AddressSanitizer + UndefinedBehaviorSanitizer.
 # Tiers that need root or a kernel feature skip with a reason, except under CI=true, where a
-# skipped VM or ecosystem tier fails the run.
+# skipped VM, fleethost or ecosystem tier fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)

@@ -61,6 +61,12 @@ int print_probes(const Options& options, const config::Config& config) {
 
 }  // namespace
 
+int start_failed(int code, const std::string& message) {
+  log_error(message);
+  notify_status("start-up failed: " + message);
+  return code;
+}
+
 int run_daemon(const Options& options) {
   if (options.version) {
     std::cout << "cowwatchd " << COWWATCH_VERSION << " (" << COWWATCH_REVISION << ")\n";
@@ -73,10 +79,7 @@ int run_daemon(const Options& options) {
   // Step 1: configuration.
   auto path = config_file(options);
   auto loaded = load_config(path);
-  if (!loaded) {
-    log_error(loaded.error());
-    return kExitUsage;
-  }
+  if (!loaded) return start_failed(kExitUsage, "invalid configuration: " + loaded.error());
   config::Config config = loaded.value();
   set_log_level(options.verbose ? Level::kDebug : to_level(config.daemon.log_level));
   if (options.probes) return print_probes(options, config);

@@ -17,4 +17,8 @@ inline constexpr int kExitStrict = 3;
 
 int run_daemon(const Options& options);
 
+// A start-up step failed: logs the message at error priority, hands it to the service manager as
+// the unit's status text (`systemctl status` shows it) and returns code, the exit status.
+int start_failed(int code, const std::string& message);
+
 }  // namespace cowwatch::app

@@ -6,7 +6,6 @@
 #include <malloc.h>
 #include <signal.h>
 #include <cstring>
-#include <sys/stat.h>
 
 #include <ctime>
 #include <fstream>
@@ -259,18 +258,14 @@ int serve(const Options& options, const config::Config& config, const std::optio
   Runtime rt;
   rt.config = config;
   rt.config_path = config_path;
-  if (!rt.loop.ok()) {
-    log_error("cannot set up the event loop (epoll/signalfd)");
-    return kExitFailure;
-  }
+  if (!rt.loop.ok()) return start_failed(kExitFailure, "cannot set up the event loop (epoll/signalfd)");
+  std::string error;
+  int activation_fd = -1;  // before any thread: it edits the environment
+  if (!take_activation_socket(&activation_fd, &error)) return start_failed(kExitUsage, error);
 
   // Step: probe the kernel, load and attach.
-  std::string error;
   rt.session = loader::KernelSession::open(kernel_options(config), &error);
-  if (!rt.session) {
-    log_error(error);
-    return kExitFailure;
-  }
+  if (!rt.session) return start_failed(kExitFailure, error);
   const probe::ProbePlan& plan = rt.session->plan();
   for (const auto& hp : plan.hooks) {
     std::string line = std::string("hook ") + probe::hook_name(hp.hook) + ": " + probe::strategy_name(hp.strategy);
@@ -289,8 +284,8 @@ int serve(const Options& options, const config::Config& config, const std::optio
     for (cw_hook h : config.probes.required) {
       const auto& hp = plan.hooks[h];
       if (hp.strategy == probe::Strategy::kUnavailable || !hp.exact) {
-        log_error(std::string("--strict: required hook ") + probe::hook_name(h) + " has no exact rung on this kernel");
-        return kExitStrict;
+        return start_failed(kExitStrict, std::string("--strict: required hook ") + probe::hook_name(h) +
+                                             " has no exact rung on this kernel");
       }
     }
   }
@@ -300,17 +295,14 @@ int serve(const Options& options, const config::Config& config, const std::optio
   // used. A metrics port below 1024 or a control-socket group the daemon is not a member of would
   // need capabilities it no longer has.
   if (!drop_all_capabilities(&error)) log_warning("could not drop capabilities: " + error);
-  log_info("capabilities after attach: CapEff=" + effective_capabilities());
+  log_info("capabilities after attach: CapEff=" + capability_set("CapEff") + " CapBnd=" + capability_set("CapBnd"));
 
   // Step: model, alerts, exporters.
   rt.aggregator = std::make_shared<model::Aggregator>(aggregator_options(config));
   alerts::EngineOptions engine_options;
   engine_options.fork_pinned_copies_seen = rt.session->plan().fork_pinned_copies_seen;
   rt.engine = std::make_unique<alerts::AlertEngine>(config.alerts.rules, rt.clock, engine_options);
-  if (!start_alertmanager(rt, &error)) {
-    log_error("alertmanager: " + error);
-    return kExitUsage;
-  }
+  if (!start_alertmanager(rt, &error)) return start_failed(kExitUsage, "alertmanager: " + error);
   rt.metrics = std::make_shared<metrics::MetricsCollector>(rt.aggregator);
   rt.self = std::make_shared<metrics::SelfMetrics>();
   rt.self->set_build_info({COWWATCH_VERSION, COWWATCH_REVISION,
@@ -331,37 +323,41 @@ int serve(const Options& options, const config::Config& config, const std::optio
         "listening_ports", config.metrics.listen, "num_threads", "8", "enable_keep_alive", "yes",
         "keep_alive_timeout_ms", "1000"});
   } catch (const std::exception& e) {
-    log_error("cannot listen on " + config.metrics.listen + " for metrics: " + e.what());
-    return kExitFailure;
+    return start_failed(kExitFailure, "cannot listen on " + config.metrics.listen + " for metrics: " + e.what());
   }
   rt.exposer->RegisterCollectable(rt.metrics);
   rt.exposer->RegisterCollectable(rt.self);
   rt.exposer->RegisterCollectable(rt.alert_metrics);
   log_info("metrics on http://" + config.metrics.listen + "/metrics");
 
-  // Step: control socket.
+  // Step: control socket: the one the service manager passed (cowwatch.socket chose its path,
+  // group and mode), else one of its own from control_socket.*.
   control::ServerOptions so;
-  so.socket_path = config.control_socket.path;
   so.max_request_bytes = config.control_socket.max_request_bytes;
   so.read_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(config.control_socket.client_timeout);
-  if (!config.control_socket.group.empty()) {
-    struct group* g = getgrnam(config.control_socket.group.c_str());
-    if (!g) {
-      log_error("control_socket.group: no such group '" + config.control_socket.group + "'");
-      return kExitUsage;
+  so.inherited_fd = activation_fd;
+  if (activation_fd < 0) {
+    so.socket_path = config.control_socket.path;
+    if (!config.control_socket.group.empty()) {
+      struct group* g = getgrnam(config.control_socket.group.c_str());
+      if (!g) return start_failed(kExitUsage, "control_socket.group: no such group '" + config.control_socket.group + "'");
+      so.group = g->gr_gid;
     }
-    so.group = g->gr_gid;
-  }
-  {
-    std::string dir = so.socket_path.substr(0, so.socket_path.rfind('/'));
-    if (!dir.empty()) mkdir(dir.c_str(), 0755);  // systemd's RuntimeDirectory= normally made it
   }
   rt.control = std::make_unique<control::ControlServer>(so, *rt.backend);
-  if (!rt.control->start(&error)) {
-    log_error("control socket " + so.socket_path + ": " + error);
-    return kExitFailure;
+  if (!rt.control->start(&error)) return start_failed(kExitFailure, "control socket " + so.socket_path + ": " + error);
+  const control::ServerOptions& bound = rt.control->options();
+  if (activation_fd >= 0 && (!config.control_socket.group.empty() || config.control_socket.path != bound.socket_path)) {
+    log_warning("control_socket.path/group are not used: the service manager passed the socket "
+                "(its ListenStream=/SocketGroup=/SocketMode= decide where and who may connect)");
   }
-  log_info("control socket " + so.socket_path);
+  std::string who = "root";
+  if (bound.group) {
+    struct group* g = getgrgid(*bound.group);
+    who += " and group " + (g ? std::string(g->gr_name) : std::to_string(*bound.group));
+  }
+  log_info("control socket " + bound.socket_path + (activation_fd >= 0 ? " (passed by the service manager)" : "") +
+           ", for " + who);
 
   // Step: the loop.
   int ring_fd = rt.session->event_fd();

@@ -1,6 +1,7 @@
 #include "app/system.h"
 
 #include <cap-ng.h>
+#include <sys/socket.h>
 #include <systemd/sd-daemon.h>
 
 #include <fstream>
@@ -11,6 +12,7 @@ void notify_ready(const std::string& status) { sd_notifyf(0, "READY=1\nSTATUS=%s
 void notify_reloading() { sd_notify(0, "RELOADING=1"); }
 void notify_stopping() { sd_notify(0, "STOPPING=1"); }
 void notify_watchdog() { sd_notify(0, "WATCHDOG=1"); }
+void notify_status(const std::string& status) { sd_notifyf(0, "STATUS=%s", status.c_str()); }
 
 std::chrono::microseconds watchdog_interval() {
   uint64_t usec = 0;
@@ -18,24 +20,44 @@ std::chrono::microseconds watchdog_interval() {
   return std::chrono::microseconds(0);
 }
 
+bool take_activation_socket(int* fd, std::string* error) {
+  *fd = -1;
+  int n = sd_listen_fds(1);
+  if (n == 0) return true;
+  if (n != 1 || sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, nullptr, 0) <= 0) {
+    *error = "socket activation: expected one listening Unix stream socket, got " +
+             (n < 0 ? std::string("an invalid LISTEN_FDS") : std::to_string(n) + " descriptor(s)");
+    return false;
+  }
+  *fd = SD_LISTEN_FDS_START;
+  return true;
+}
+
 bool drop_all_capabilities(std::string* error) {
-  capng_clear(CAPNG_SELECT_ALL);
-  if (capng_apply(CAPNG_SELECT_ALL) != 0) {
-    // Without CAP_SETPCAP the bounding set cannot be changed; the process sets still can.
-    capng_clear(CAPNG_SELECT_CAPS);
-    if (capng_apply(CAPNG_SELECT_CAPS) != 0) {
-      *error = "capng_apply failed";
-      return false;
-    }
+  // Lowering the bounding set needs CAP_SETPCAP. Asking libcap-ng to do it without makes 0.8.3
+  // (Debian 12) log "failed dropping bounding set" at error priority before it carries on, so ask
+  // only when the process holds it.
+  if (capng_get_caps_process() != 0) {
+    *error = "cannot read this process's capabilities";
+    return false;
+  }
+  const bool bounding = capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP);
+  capng_clear(CAPNG_SELECT_BOTH);
+  // Lowering permitted and inheritable also empties the ambient set (the kernel keeps ambient a
+  // subset of both).
+  if (capng_apply(bounding ? CAPNG_SELECT_BOTH : CAPNG_SELECT_CAPS) != 0) {
+    *error = "capng_apply failed";
+    return false;
   }
   return true;
 }
 
-std::string effective_capabilities() {
+std::string capability_set(const std::string& name) {
   std::ifstream f("/proc/self/status");
+  const std::string key = name + ":";
   std::string line;
   while (std::getline(f, line))
-    if (line.rfind("CapEff:", 0) == 0) return line.substr(line.find_first_not_of(" \t", 7));
+    if (line.rfind(key, 0) == 0) return line.substr(line.find_first_not_of(" \t", key.size()));
   return "";
 }
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cerrno>
 #include <cstring>
 #include <list>
@@ -154,7 +155,7 @@ ServerStats ControlServer::stats() const {
   return impl_->stats;
 }
 
-bool ControlServer::start(std::string* error) {
+bool ControlServer::bind_socket(std::string* error) {
   sockaddr_un addr{};
   if (!fill_address(options_.socket_path, &addr, error)) return false;
   ensure_parent_directory(options_.socket_path);
@@ -182,8 +183,51 @@ bool ControlServer::start(std::string* error) {
     return fail("chown " + options_.socket_path);
   }
   if (listen(listen_fd_, 64) != 0) return fail("listen " + options_.socket_path);
+  return true;
+}
+
+// The manager set the file's owner, group and mode (the kernel checks them at connect()); the
+// credential check admits the same group, so both agree on who may talk to the daemon.
+bool ControlServer::adopt_socket(std::string* error) {
+  sockaddr_un addr{};
+  socklen_t len = sizeof(addr);
+  if (getsockname(options_.inherited_fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    *error = errno_text("getsockname of the inherited socket");
+    return false;
+  }
+  if (len <= offsetof(sockaddr_un, sun_path) || addr.sun_path[0] != '/') {
+    *error = "the inherited socket has no file system path";
+    return false;
+  }
+  options_.socket_path.assign(addr.sun_path, strnlen(addr.sun_path, len - offsetof(sockaddr_un, sun_path)));
+  struct stat st {};
+  if (stat(options_.socket_path.c_str(), &st) != 0) {
+    *error = errno_text(("stat " + options_.socket_path).c_str());
+    return false;
+  }
+  options_.socket_mode = st.st_mode & 07777;
+  options_.group.reset();
+  if (st.st_mode & S_IWGRP) options_.group = st.st_gid;
+  // The loop accepts until EAGAIN; managers pass blocking sockets. Children must not inherit it.
+  int flags = fcntl(options_.inherited_fd, F_GETFL);
+  if (flags < 0 || fcntl(options_.inherited_fd, F_SETFL, flags | O_NONBLOCK) != 0 ||
+      fcntl(options_.inherited_fd, F_SETFD, FD_CLOEXEC) != 0) {
+    *error = errno_text("O_NONBLOCK/FD_CLOEXEC on the inherited socket");
+    return false;
+  }
+  listen_fd_ = options_.inherited_fd;
+  return true;
+}
+
+bool ControlServer::start(std::string* error) {
+  if (!(options_.inherited_fd >= 0 ? adopt_socket(error) : bind_socket(error))) return false;
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (wake_fd_ < 0) return fail("eventfd");
+  if (wake_fd_ < 0) {
+    *error = errno_text("eventfd");
+    if (options_.inherited_fd < 0) close(listen_fd_);
+    listen_fd_ = -1;
+    return false;
+  }
   stopping_ = false;
   thread_ = std::thread([this] { run(); });
   return true;
@@ -213,7 +257,7 @@ void ControlServer::stop() {
   close(listen_fd_);
   close(wake_fd_);
   listen_fd_ = wake_fd_ = -1;
-  unlink(options_.socket_path.c_str());
+  if (options_.inherited_fd < 0) unlink(options_.socket_path.c_str());
 }
 
 
@@ -237,7 +281,7 @@ void ControlServer::run() {
         im.count([](ServerStats& s) { ++s.rejected_peers; });
         fail_client(c, ErrorCode::kPermissionDenied,
                     "permission denied: uid " + std::to_string(c.peer.uid) +
-                        " is not root and not in the cowwatch group",
+                        " is not root and not in the control socket's group",
                     nullptr, options_.read_timeout);
       } else if (im.clients.size() >= options_.max_clients) {
         im.count([](ServerStats& s) { ++s.rejected_full; });

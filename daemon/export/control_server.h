@@ -25,6 +25,10 @@ struct ServerOptions {
   std::string socket_path = kDefaultSocketPath;
   std::optional<gid_t> group;          // may connect besides root/the daemon's user; socket's group
   mode_t socket_mode = 0660;
+  // A listening socket handed over by the service manager (socket activation). The server adopts
+  // it instead of binding socket_path: the file belongs to the manager (not created, chowned or
+  // removed here), and socket_path and group are taken from it (the group when group-writable).
+  int inherited_fd = -1;
   size_t max_clients = 32;             // connections beyond this get too_many_clients and close
   size_t max_request_bytes = 64 * 1024;  // a longer line gets request_too_large and close
   std::chrono::milliseconds read_timeout{5000};  // to complete a request (or idle between them)
@@ -50,10 +54,11 @@ class ControlServer {
   ControlServer(const ControlServer&) = delete;
   ControlServer& operator=(const ControlServer&) = delete;
 
-  // Binds the socket (replacing a stale one, refusing if another server answers on it) and
-  // starts the thread. False with *error on failure.
+  // Binds the socket (replacing a stale one, refusing if another server answers on it), or adopts
+  // the inherited one, and starts the thread. False with *error on failure.
   bool start(std::string* error);
-  // Stops the thread, ends every subscription, closes all connections, removes the socket file.
+  // Stops the thread, ends every subscription, closes all connections, removes the socket file
+  // (unless inherited).
   void stop();
 
   const ServerOptions& options() const { return options_; }
@@ -63,6 +68,8 @@ class ControlServer {
  private:
   struct Impl;
   void run();
+  bool bind_socket(std::string* error);
+  bool adopt_socket(std::string* error);
 
   ServerOptions options_;
   QueryBackend& backend_;

@@ -99,3 +99,21 @@ def wait_until(predicate, timeout, interval=0.2, what="condition"):
             print(f"timed out after {timeout}s waiting for {what}", flush=True)
             return None
         time.sleep(interval)
+
+
+def build_deb(build_dir, out_dir, timeout=150):
+    """The Debian package built with CPack from build_dir into out_dir; fails unless exactly one
+    .deb comes out. Returns its path."""
+    import glob
+    cpack = require_tool("cpack")
+    require_tool("dpkg-shlibdeps")
+    if os.geteuid() != 0:
+        require_tool("fakeroot")
+    config = require_file(os.path.join(build_dir, "CPackConfig.cmake"), "CPackConfig.cmake")
+    result = run([cpack, "-G", "DEB", "--config", config, "-B", out_dir], timeout=timeout, cwd=build_dir)
+    debs = glob.glob(os.path.join(out_dir, "*.deb"))
+    if result.returncode != 0 or len(debs) != 1:
+        print(result.stdout[-3000:] + result.stderr[-3000:], end="")
+        fail(f"cpack did not produce one .deb (rc {result.returncode}, {debs})")
+    print(f"package: {os.path.basename(debs[0])} ({os.path.getsize(debs[0])} bytes)")
+    return debs[0]

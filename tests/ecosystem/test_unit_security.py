@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""The shipped systemd unit: `systemd-analyze security --offline=yes` exposure score within
+"""The shipped systemd units: `systemd-analyze security --offline=yes` exposure score within
 budget (printed), `systemd-analyze verify` clean apart from the binary not being installed on
-this machine, and the directives the deployment relies on present.
+this machine, and the directives the deployment relies on present: in cowwatch.service, and in
+cowwatch.socket beside it (the control socket: the configuration's default path, group
+cowwatch-cli, the group the package's sysusers.d file creates).
 
 usage: test_unit_security.py UNIT_FILE [MAX_EXPOSURE=2.5]
 """
@@ -22,9 +24,19 @@ REQUIRED = {
     "PrivateTmp": "yes",
     "NoNewPrivileges": "yes",
     "RestrictAddressFamilies": "AF_UNIX AF_INET AF_INET6",
-    "RuntimeDirectory": "cowwatch",
+    "Requires": "cowwatch.socket",
+    # A configuration that cannot work (exit 2) is not restarted; nothing else retries forever.
+    "RestartPreventExitStatus": "2",
+    "StartLimitBurst": "5",
     "CapabilityBoundingSet": "CAP_BPF CAP_PERFMON CAP_DAC_READ_SEARCH",
     "AmbientCapabilities": "CAP_BPF CAP_PERFMON CAP_DAC_READ_SEARCH",
+}
+
+
+SOCKET_REQUIRED = {
+    "SocketUser": "root",
+    "SocketGroup": "cowwatch-cli",
+    "SocketMode": "0660",
 }
 
 
@@ -89,6 +101,23 @@ def main():
     for key in ("WatchdogSec", "SystemCallFilter"):
         if key not in found:
             fail(f"{os.path.basename(unit)}: {key}= missing")
+    if "ExecStartPre" in found:
+        fail("ExecStartPre= is back: RestartPreventExitStatus= does not cover it (restart loop)")
+
+    socket_unit = os.path.join(os.path.dirname(unit), "cowwatch.socket")
+    sock = directives(socket_unit)
+    for key, value in SOCKET_REQUIRED.items():
+        if value not in sock.get(key, []):
+            fail(f"cowwatch.socket: expected {key}={value}, found {sock.get(key)}")
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(unit)))
+    with open(os.path.join(repo, "config/cowwatch.yaml"), encoding="utf-8") as f:
+        default_path = re.search(r"^control_socket:\n(?:  .*\n)*?  path: (\S+)", f.read(), re.M).group(1)
+    if sock.get("ListenStream") != [default_path]:
+        fail(f"cowwatch.socket listens on {sock.get('ListenStream')}, the default config on {default_path}")
+    with open(os.path.join(os.path.dirname(unit), "cowwatch.sysusers"), encoding="utf-8") as f:
+        if not re.search(r"^g cowwatch-cli\b", f.read(), re.M):
+            fail("cowwatch.sysusers does not create group cowwatch-cli")
+    print(f"cowwatch.socket: {default_path}, root:cowwatch-cli 0660 (group from sysusers.d)")
 
     allowed = allowed_syscalls(analyze, found["SystemCallFilter"])
     if allowed is None:
@@ -102,6 +131,7 @@ def main():
         # Analyse a copy named like the installed unit, from a scratch directory.
         copy = os.path.join(tmp, "cowwatch.service")
         shutil.copy(unit, copy)
+        shutil.copy(socket_unit, os.path.join(tmp, "cowwatch.socket"))
         result = run([analyze, "security", "--offline=yes", "--no-pager", copy], cwd=tmp)
         output = result.stdout + result.stderr
         match = re.search(r"Overall exposure level for cowwatch\.service: ([0-9.]+)", output)
@@ -115,7 +145,7 @@ def main():
         if score > budget:
             fail(f"exposure {score} exceeds {budget}")
 
-        result = run([analyze, "verify", "--man=no", copy], cwd=tmp)
+        result = run([analyze, "verify", "--man=no", copy, os.path.join(tmp, "cowwatch.socket")], cwd=tmp)
         problems = [line for line in (result.stdout + result.stderr).splitlines()
                     if line.strip() and "is not executable" not in line
                     and "No such file or directory" not in line]

@@ -3,7 +3,13 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <cstring>
 #include <memory>
 #include <thread>
 
@@ -340,6 +346,58 @@ TEST_F(ServerTest, StopRemovesTheSocketAndEndsStreams) {
   TestClient late(path());
   EXPECT_FALSE(late.connected());
   EXPECT_EQ(late.error(), ENOENT);
+}
+
+// Socket activation: the service manager bound the socket (its path, mode and group) and passes
+// the listening fd. The server serves it as is, admits the file's group when it may write, and
+// leaves the file to its owner when it stops.
+TEST_F(ServerTest, AdoptsAnInheritedSocketAndLeavesItsFile) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);  // blocking, like systemd passes it
+  ASSERT_GE(fd, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path().c_str(), sizeof(addr.sun_path) - 1);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(chmod(path().c_str(), 0660), 0);
+  ASSERT_EQ(listen(fd, 8), 0);
+  struct stat st {};
+  ASSERT_EQ(stat(path().c_str(), &st), 0);
+
+  ServerOptions o;
+  o.socket_path = "/nonexistent/other.sock";  // the inherited socket's own path wins
+  o.inherited_fd = fd;
+  server_ = std::make_unique<ControlServer>(o, backend_);
+  std::string error;
+  ASSERT_TRUE(server_->start(&error)) << error;
+  EXPECT_EQ(server_->options().socket_path, path());
+  EXPECT_EQ(server_->options().socket_mode, 0660u);
+  ASSERT_TRUE(server_->options().group.has_value());
+  EXPECT_EQ(*server_->options().group, st.st_gid);
+
+  // Two clients in turn: accepting never blocks the loop although the fd came blocking.
+  for (int id : {1, 2}) {
+    TestClient c(path());
+    ASSERT_TRUE(c.connected());
+    EXPECT_EQ(c.call("status", json::object(), id)["id"], id);
+  }
+  server_->stop();
+  EXPECT_EQ(access(path().c_str(), F_OK), 0) << "the manager's socket file was removed";
+}
+
+TEST_F(ServerTest, InheritedSocketWithoutGroupWriteAdmitsNoGroup) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path().c_str(), sizeof(addr.sun_path) - 1);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(chmod(path().c_str(), 0600), 0);
+  ASSERT_EQ(listen(fd, 8), 0);
+  ServerOptions o;
+  o.inherited_fd = fd;
+  server_ = std::make_unique<ControlServer>(o, backend_);
+  std::string error;
+  ASSERT_TRUE(server_->start(&error)) << error;
+  EXPECT_FALSE(server_->options().group.has_value());
 }
 
 }  // namespace

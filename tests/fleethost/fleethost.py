@@ -1,0 +1,255 @@
+#!/usr/bin/env python3
+"""fleethost tier: the project's .deb on a real Debian host run by systemd.
+
+One boot per suite (bookworm: Debian 12, cloud kernel 6.1; trixie: Debian 13, cloud kernel 6.12),
+under QEMU/TCG, of a cached root file system with systemd as PID 1 (image.py). The .deb is built
+here with CPack from the build tree and handed to the guest on a second disk with guest.sh, whose
+checks come back on the second serial port. Before booting, the .deb's dependencies are resolved
+against the suite's archive from an empty root (apt-get --simulate, a private apt state), so the
+package is known to install on a clean system of that release, not only on the prepared image.
+
+Asserted (guest.sh, plus the comparisons here): dpkg -i succeeds with nothing missing; the unit is
+active and READY within 30 s; the probe plan the daemon reports under the unit equals
+`cowwatchd --probes --json` as root; the capability sets after attach are empty except the
+bounding set, which is exactly the unit's CapabilityBoundingSet=; a member of cowwatch-cli can use
+the CLI and a non-member is refused; no err-priority journal line from a normal start; a restart
+leaves no cowwatch BPF program or link behind; a configuration that cannot work fails once and
+stays failed with the reason in `systemctl status`; `dpkg --purge` leaves no file, unit or account.
+
+usage: fleethost.py --suite bookworm|trixie --build-dir BUILD [--save DIR]
+Exit: 0 pass, 1 fail, 77 skip (not root, no QEMU or mmdebstrap, registry unreachable with nothing
+cached) — except under CI=true, where a skip fails.
+"""
+import argparse
+import gzip
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, "tests", "vm"))
+sys.path.insert(0, os.path.join(REPO, "tests", "ecosystem"))
+import image  # noqa: E402
+from common import build_deb, require_root, require_tool, skip  # noqa: E402
+from cowvm import initramfs, kernels  # noqa: E402
+
+# suite -> kernel target of cowvm.kernels (its cached Debian cloud kernels and apt states)
+SUITES = {"bookworm": "6.1", "trixie": "6.12"}
+CHECKS = ["install", "enabled", "ready_30s", "capabilities_dropped", "no_err_journal",
+          "no_eperm_journal", "socket_owner", "cli_member", "cli_outsider_refused",
+          "restart_no_leftover", "bad_config_fails_once", "bad_config_says_why", "recovers",
+          "purge_clean"]
+VM_TIMEOUT_S = 480  # measured 190-270 s of VM wall on the shared 2-core host (load ~9)
+MARK = "@@FLEET"
+
+
+def log(message):
+    print("[fleethost %s] %s" % (time.strftime("%H:%M:%S"), message), flush=True)
+
+
+def resolve_from_empty_root(target, deb):
+    """apt-get --simulate install of the .deb against the suite's archive with nothing installed:
+    (ok, packages apt would install, output)."""
+    apt = kernels.AptState(target)
+    apt.update(log)
+    proc = subprocess.run(["apt-get", *apt.options(), "--simulate",
+                           "--no-install-recommends", "install", deb], capture_output=True, text=True)
+    out = proc.stdout + proc.stderr
+    installs = re.findall(r"^Inst (\S+)", out, re.M)
+    return proc.returncode == 0 and "cowwatch" in installs, installs, out
+
+
+def initrd_for(kernel, path):
+    """busybox initramfs: load the virtio modules (modular in Debian's cloud kernels), mount
+    /dev/vda and switch_root to systemd."""
+    modules = kernels.modules_with_deps(kernel, ["virtio_pci", "virtio_blk"])
+    insmods = "\n".join("insmod /modules/%s.ko || echo \"fleethost initramfs: insmod %s failed\"" % (n, n)
+                        for n, _ in modules)
+    init = """#!/bin/sh
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+%s
+i=0
+while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+mount -t ext4 -o rw /dev/vda /newroot || { echo "fleethost initramfs: cannot mount /dev/vda"; exec sh; }
+umount /proc /sys
+mount --move /dev /newroot/dev
+exec switch_root /newroot /sbin/init
+""" % insmods
+    c = initramfs.Cpio()
+    for d in ("bin", "dev", "proc", "sys", "newroot", "modules"):
+        c.dir(d)
+    c.chardev("dev/console", 5, 1)
+    c.copy(initramfs.BUSYBOX, "bin/busybox", 0o755)
+    for applet in ("sh", "mount", "umount", "insmod", "sleep", "switch_root", "echo"):
+        c.symlink("bin/" + applet, "/bin/busybox")
+    for name, ko in modules:
+        c.copy(ko, "modules/%s.ko" % name, 0o644)
+    c.file("init", init.encode(), 0o755)
+    with open(path, "wb") as f:
+        f.write(gzip.compress(c.finish(), compresslevel=1))
+
+
+def payload(deb, path):
+    with tarfile.open(path, "w") as tar:
+        tar.add(os.path.join(HERE, "guest.sh"), arcname="guest.sh")
+        tar.add(deb, arcname="cowwatch.deb")
+
+
+def boot(kernel, disk, initrd, payload_tar, workdir):
+    """Runs the VM to power-off (or the timeout). Returns (results text, console text, wall s)."""
+    results, console = os.path.join(workdir, "results.log"), os.path.join(workdir, "console.log")
+    cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max,-cx16", "-smp", "1", "-m", "1536",
+           "-display", "none", "-no-reboot", "-monitor", "none", "-nic", "none",
+           "-kernel", kernel.vmlinuz, "-initrd", initrd,
+           "-append", "root=/dev/vda rw console=ttyS0 panic=-1 quiet loglevel=4",
+           "-drive", "file=%s,format=raw,if=virtio,snapshot=on" % disk,
+           "-drive", "file=%s,format=raw,if=virtio,readonly=on" % payload_tar,
+           "-serial", "file:" + console, "-serial", "file:" + results]
+    start = time.monotonic()
+    try:
+        subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=VM_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        log("VM did not power off within %d s" % VM_TIMEOUT_S)
+    wall = time.monotonic() - start
+
+    def read(path):
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                return f.read().replace("\r", "")
+        except OSError:
+            return ""
+    return read(results), read(console), wall
+
+
+def parse(results):
+    checks = {m.group(1): (m.group(2), m.group(3)) for m in
+              re.finditer(re.escape(MARK) + r" CHECK (\S+) (PASS|FAIL) ?(.*?)@@", results, re.S)}
+    values = dict(re.findall(re.escape(MARK) + r" VALUE (\S+) (.*?)@@", results))
+    blocks = {m.group(1): m.group(2) for m in
+              re.finditer(re.escape(MARK) + r" BEGIN (\S+)@@\n(.*?)" + re.escape(MARK) + r" END \1@@", results, re.S)}
+    return checks, values, blocks
+
+
+def plan_of(text):
+    """(kernel release, [(hook, strategy, target, exact, accuracy)]) of a probe plan in JSON."""
+    plan = json.loads(text[text.index("{"):])
+    return plan["kernel_release"], [(h["hook"], h["strategy"], h["target"], h["exact"], h["accuracy"])
+                                    for h in plan["hooks"]]
+
+
+def compare_plans(blocks):
+    try:
+        unit, root = plan_of(blocks["plan_unit"]), plan_of(blocks["plan_root"])
+    except (KeyError, ValueError) as e:
+        return "FAIL", "a probe plan is missing or not JSON (%s)" % e
+    hooks = ", ".join("%s=%s %s" % (h[0], h[1], h[2]) for h in unit[1])
+    if unit != root:
+        return "FAIL", "under the unit %s; cowwatchd --probes as root %s" % (unit, root)
+    return "PASS", "%d hooks identical on %s: %s" % (len(unit[1]), unit[0], hooks)
+
+
+def unit_bounding_set():
+    """The unit's CapabilityBoundingSet= as the kernel's CapBnd hex mask (bits from linux/capability.h)."""
+    with open(os.path.join(REPO, "packaging/systemd/cowwatch.service"), encoding="utf-8") as f:
+        names = re.search(r"^CapabilityBoundingSet=(.*)$", f.read(), re.M).group(1).split()
+    with open("/usr/include/linux/capability.h", encoding="utf-8") as f:
+        bits = dict(re.findall(r"^#define (CAP_[A-Z_]+)\s+(\d+)\s*$", f.read(), re.M))
+    return "%016x" % sum(1 << int(bits[n]) for n in names), names
+
+
+def compare_bounding_set(blocks):
+    found = re.search(r"^CapBnd:\s*([0-9a-f]+)", blocks.get("capabilities", ""), re.M)
+    expected, names = unit_bounding_set()
+    if not found or found.group(1) != expected:
+        return "FAIL", "CapBnd %s, the unit's CapabilityBoundingSet= is %s (%s)" % (
+            found.group(1) if found else "missing", expected, " ".join(names))
+    return "PASS", "CapBnd %s = %s (the unit's CapabilityBoundingSet=)" % (expected, " ".join(names))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--suite", choices=sorted(SUITES), required=True)
+    parser.add_argument("--build-dir", required=True)
+    parser.add_argument("--save", help="keep the serial logs and the .deb in this directory")
+    args = parser.parse_args()
+    require_root("booting a VM with the .deb and building Debian root file systems")
+    for tool in ("qemu-system-x86_64", "mmdebstrap", "mkfs.ext4", "apt-get"):
+        require_tool(tool)
+    started = time.monotonic()
+    workdir = tempfile.mkdtemp(prefix="cw-fleet-")
+    try:
+        deb = build_deb(args.build_dir, os.path.join(workdir, "deb"))
+        target = SUITES[args.suite]
+        try:
+            kernel, notes = kernels.fetch_or_cached(target, log)
+        except kernels.RegistryError as e:
+            skip("no %s kernel: %s" % (target, e))
+        for note in notes:
+            log(note)
+        try:
+            resolved, installs, out = resolve_from_empty_root(target, deb)
+        except kernels.RegistryError as e:
+            skip("no %s package lists: %s" % (args.suite, e))
+        log("dependencies from an empty %s root: %s" % (args.suite, " ".join(installs) if resolved else out[-2000:]))
+        try:
+            disk, note = image.ensure(args.suite, log)
+        except RuntimeError as e:  # mmdebstrap: most likely the registry is unreachable
+            skip(str(e))
+        log(note)
+        initrd = os.path.join(workdir, "initrd.gz")
+        initrd_for(kernel, initrd)
+        payload_tar = os.path.join(workdir, "payload.tar")
+        payload(deb, payload_tar)
+        log("booting %s with kernel %s" % (os.path.basename(disk), kernel.release))
+        results, console, wall = boot(kernel, disk, initrd, payload_tar, workdir)
+        if args.save:
+            os.makedirs(args.save, exist_ok=True)
+            for name in ("results.log", "console.log"):
+                shutil.copy(os.path.join(workdir, name), os.path.join(args.save, "%s-%s" % (args.suite, name)))
+            shutil.copy(deb, args.save)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    checks, values, blocks = parse(results)
+    checks["depends_resolve_clean_root"] = ("PASS" if resolved else "FAIL",
+                                           "apt-get --simulate from an empty %s root installs %d packages"
+                                           % (args.suite, len(installs)))
+    checks["plan_unit_equals_root"] = compare_plans(blocks)
+    checks["bounding_set"] = compare_bounding_set(blocks)
+    print("\n==== fleethost %s: %s" % (args.suite, values.get("guest", "guest never reported")))
+    for name in ("boot", "slowest_units", "install_s", "exec_to_ready_s", "restart_s", "purge_s"):
+        print("  %-16s %s" % (name, values.get(name, "-")))
+    print("  %-16s %.0f s (whole VM run, TCG)" % ("vm_wall", wall))
+    for name in ("status_bad_config", "capabilities"):
+        if name in blocks:
+            print("---- %s\n%s" % (name, blocks[name].rstrip()))
+    failed = []
+    for name in ["depends_resolve_clean_root", *CHECKS, "plan_unit_equals_root", "bounding_set"]:
+        verdict, detail = checks.get(name, ("FAIL", "not reported by the guest"))
+        print("%s %-28s %s" % (verdict, name, detail.strip()))
+        if verdict != "PASS":
+            failed.append(name)
+    print("fleethost %s: %d checks, %d failed, %.0f s in all" % (
+        args.suite, len(CHECKS) + 3, len(failed), time.monotonic() - started))
+    if failed:
+        for name in ("dpkg_install", "journal_start"):
+            if name in blocks:
+                print("---- %s\n%s" % (name, blocks[name].rstrip()[-3000:]))
+        if MARK + " DONE@@" not in results:
+            print("---- guest results (tail)\n%s\n---- console (tail)\n%s" % (
+                results[-3000:], "\n".join(console.splitlines()[-40:])))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
