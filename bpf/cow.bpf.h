@@ -170,6 +170,8 @@ static __always_inline void cw_wp_exit(const struct vm_fault *vmf, bool btf)
 	if (unmerge)
 		ff |= CW_FF_KSM_UNMERGE;
 	orig_pte = CW_READ(btf, vmf, orig_pte.pte);
+	if (!cw_vmemmap_cache) /* vmf->page: vm_normal_page() of orig_pte (do_wp_page sets it); */
+		cw_calibrate_vmemmap(BPF_CORE_READ(vmf, page), orig_pte); /* read as a value, not a pointer */
 	ptep = CW_READ(btf, vmf, pte);
 	if (ptep)
 		new_pte = CW_READ(btf, ptep, pte);

@@ -8,7 +8,6 @@
 
 /* vmemmap_base exists with CONFIG_RANDOMIZE_MEMORY (all Debian kernels; KALLSYMS_ALL exports it). */
 extern const void vmemmap_base __ksym __weak;
-#define CW_VMEMMAP_DEFAULT 0xffffea0000000000UL /* x86-64 4-level paging, no KASLR of memory */
 
 struct cw_page_state {
 	__s32 refcount;		/* the folio's */
@@ -17,6 +16,7 @@ struct cw_page_state {
 	__u8 page_flags;	/* CW_PF_* */
 	__u8 folio_order;
 	__u8 mm_shared;		/* large folio mapped by more than one mm (7.2 _mm_ids) */
+	__u8 known;		/* the state was read (else: no vmemmap base yet, or the read failed) */
 };
 
 static __always_inline unsigned long cw_pte_pfn(unsigned long pte)
@@ -24,20 +24,36 @@ static __always_inline unsigned long cw_pte_pfn(unsigned long pte)
 	return (pte & CW_PTE_PFN_MASK) >> 12;
 }
 
-/* vmemmap_base, read once per load: a global load per fault instead of a helper call. */
+/*
+ * Where struct page of pfn 0 would be (vmemmap_base), cached: a global load per fault instead of a
+ * helper call. From the kernel's vmemmap_base when libbpf resolved it; that needs the symbol's
+ * address in /proc/kallsyms, which a daemon without CAP_SYSLOG reads as 0 and which systemd's
+ * ProtectKernelTunables= makes unreadable (the shipped unit). Otherwise calibrated at do_wp_page
+ * exit from vmf->page and the pfn of vmf->orig_pte, the same page (cw_calibrate_vmemmap). Never
+ * guessed: a randomized layout (CONFIG_RANDOMIZE_MEMORY) would make every page read garbage.
+ * 0 until known: until then the old page's state is not read and copies count as `other`.
+ */
 __u64 cw_vmemmap_cache = 0;
 
 static __always_inline const struct page *cw_pfn_to_page(unsigned long pfn)
 {
 	unsigned long base = cw_vmemmap_cache;
 
-	if (!base) {
-		base = CW_VMEMMAP_DEFAULT;
-		if (&vmemmap_base)
-			bpf_probe_read_kernel(&base, sizeof(base), &vmemmap_base);
+	if (!base && &vmemmap_base) {
+		bpf_probe_read_kernel(&base, sizeof(base), &vmemmap_base);
 		cw_vmemmap_cache = base; /* racing writers store the same value */
 	}
+	if (!base)
+		return 0;
 	return (const struct page *)(base + pfn * bpf_core_type_size(struct page));
+}
+
+/* A (struct page *, pte) pair of the same page fixes the base; racing writers store the same. */
+static __always_inline void cw_calibrate_vmemmap(const struct page *page, unsigned long pte)
+{
+	if (cw_vmemmap_cache || !page || !(pte & 1) || (pte & CW_PTE_SPECIAL))
+		return;
+	cw_vmemmap_cache = (unsigned long)page - cw_pte_pfn(pte) * bpf_core_type_size(struct page);
 }
 
 static __always_inline __u8 cw_log2(unsigned int n)
@@ -70,11 +86,13 @@ static __always_inline void cw_read_page_state(unsigned long orig_pte, struct cw
 	st->folio_mapcount = -1;
 	if (orig_pte & CW_PTE_SPECIAL) { /* zero page or a special pfn: vm_normal_page() == NULL */
 		st->page_flags |= CW_PF_ZERO_PAGE;
+		st->known = 1;
 		return;
 	}
 	page = cw_pfn_to_page(cw_pte_pfn(orig_pte));
-	if (bpf_probe_read_kernel(&pc, sizeof(pc), page))
+	if (!page || bpf_probe_read_kernel(&pc, sizeof(pc), page))
 		return;
+	st->known = 1;
 	folio = cw_copy_folio(page, &pc);
 	pflags = cw_copy_flags(&pc);
 	large = (const void *)folio != (const void *)page ||
@@ -153,6 +171,8 @@ static __always_inline __u8 cw_copy_reason(const struct cw_page_state *st, bool 
 {
 	if (unshare)
 		return CW_REASON_UNSHARE;
+	if (!st->known)
+		return CW_REASON_OTHER;
 	if (st->page_flags & CW_PF_ZERO_PAGE)
 		return CW_REASON_ZERO_PAGE;
 	if (!(st->page_flags & CW_PF_ANON))

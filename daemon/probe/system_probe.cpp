@@ -113,6 +113,11 @@ class SystemProbe final : public KernelProbe {
 
   std::vector<std::string> kallsyms_candidates(const std::string& base) override {
     load_kallsyms();
+    // Unreadable or empty here (systemd's ProtectKernelTunables= makes /proc/kallsyms
+    // inaccessible): the
+    // kernel resolves the name itself at the trial attach, which then decides (clones are not
+    // found this way).
+    if (!kallsyms_readable_) return {base};
     std::vector<std::string> exact, isra, constprop, part;
     auto range = kallsyms_by_base_.equal_range(base);
     for (auto it = range.first; it != range.second; ++it) {
@@ -245,10 +250,12 @@ class SystemProbe final : public KernelProbe {
       std::string base = dot == std::string::npos ? name : name.substr(0, dot);
       kallsyms_by_base_.emplace(base, name);
     }
+    kallsyms_readable_ = !kallsyms_by_base_.empty();
   }
 
   struct btf* btf_ = nullptr;
   bool kallsyms_loaded_ = false;
+  bool kallsyms_readable_ = false;
   std::multimap<std::string, std::string> kallsyms_by_base_;
 };
 

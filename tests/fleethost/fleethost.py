@@ -153,7 +153,13 @@ def compare_plans(blocks):
         return "FAIL", "a probe plan is missing or not JSON (%s)" % e
     hooks = ", ".join("%s=%s %s" % (h[0], h[1], h[2]) for h in unit[1])
     if unit != root:
-        return "FAIL", "under the unit %s; cowwatchd --probes as root %s" % (unit, root)
+        ladders = {}
+        for name in ("plan_unit", "plan_root"):
+            plan = json.loads(blocks[name][blocks[name].index("{"):])
+            ladders[name] = {h["hook"]: h["ladder"] for h in plan["hooks"]}
+        differ = [(a[0], ladders["plan_unit"].get(a[0]), ladders["plan_root"].get(a[0]))
+                  for a, b in zip(unit[1], root[1]) if a != b]
+        return "FAIL", "differing hooks (hook, ladder under the unit, ladder as root): %s" % differ
     return "PASS", "%d hooks identical on %s: %s" % (len(unit[1]), unit[0], hooks)
 
 

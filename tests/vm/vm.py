@@ -166,7 +166,8 @@ def cmd_test(args):
                               files=[(write_vm_config(os.path.join(tempfile.mkdtemp(prefix="cowvm-"), "cowwatch.yaml")),
                                       "/etc/cowwatch/cowwatch.yaml")] if with_daemon else [],
                               script=suite.vm_script(workloads, expectations.N, with_daemon, args.probes,
-                                                     cli_run="short_lived" if args.cli else None),
+                                                     cli_run="short_lived" if args.cli else None,
+                                                     hide_kallsyms=args.hide_kallsyms),
                               script_is_init_body=True)
         result = qemu.boot_with_fallback(kernel, spec, timeout=args.timeout, log=log,
                                          allow_fallback=(args.kernel == "newest"))
@@ -254,6 +255,8 @@ def main(argv=None):
     t.add_argument("--timeout", type=float, default=200.0, help="VM wall-clock timeout, seconds")
     t.add_argument("--save", metavar="DIR", help="save the console and every section to DIR")
     t.add_argument("--probes", action="store_true", help="also run `cowwatchd --probes` in the VM (+20-30 s)")
+    t.add_argument("--hide-kallsyms", action="store_true",
+                   help="an empty /proc/kallsyms for the daemon, as under the shipped systemd unit")
     args = p.parse_args(argv)
     return {"fetch": cmd_fetch, "shell": cmd_shell, "test": cmd_test}[args.cmd](args)
 

@@ -31,14 +31,18 @@ VM_PID_MAX = 400              # kernel.pid_max while short_lived runs: its 300 c
 # ------------------------------------------------------------------------------------------------
 # The script /init runs (busybox sh)
 
-def vm_script(workloads, n_pages, with_daemon, run_probes=False, cli_run=None):
+def vm_script(workloads, n_pages, with_daemon, run_probes=False, cli_run=None, hide_kallsyms=False):
     """run_probes adds a `cowwatchd --probes` run: the rung-by-rung reasons, but it repeats the
     daemon's probing, which takes 20-30 s under TCG. cli_run: a workload run under
-    `cowwatch run --json` (section cli_run) after the daemon has stopped."""
+    `cowwatch run --json` (section cli_run) after the daemon has stopped. hide_kallsyms: the
+    daemon sees an empty /proc/kallsyms, as under the shipped unit (ProtectKernelTunables=) or
+    without CAP_SYSLOG: no symbol addresses (vmemmap_base) and no symbol list for kprobes."""
     url = "http://127.0.0.1:%d/metrics" % METRICS_PORT
     # The workloads' cgroups exist before the daemon starts (cwwl tolerates EEXIST): the table tests
     # attribution, not the daemon's handling of a cgroup created a moment before its first process.
     lines = ["for w in %s; do mkdir -p /sys/fs/cgroup/wl_$w; done" % " ".join(workloads)]
+    if hide_kallsyms:
+        lines += ["mount --bind /dev/null /proc/kallsyms"]
     if with_daemon and run_probes:
         lines += ["section probes cowwatchd --probes"]
     if with_daemon:
