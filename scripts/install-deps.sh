@@ -10,6 +10,8 @@ packages=(
   # daemon libraries
   prometheus-cpp-dev libcivetweb-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
   libsystemd-dev libcap-ng-dev libcurl4-openssl-dev
+  # metrics over TLS and basic auth: OpenSSL (civetweb opens libssl.so at run time), libxcrypt
+  libssl-dev libcrypt-dev openssl
   # tests and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev libclang-rt-14-dev
   python3 curl jq tmux wrk procps iproute2 util-linux kmod file

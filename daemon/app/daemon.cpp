@@ -13,6 +13,7 @@
 #include "app/plan_text.h"
 #include "app/system.h"
 #include "config/config.h"
+#include "config/web_config.h"
 #include "cowwatch_version.h"
 #include "export/protocol_codec.h"
 #include "loader/kernel_session.h"
@@ -35,11 +36,20 @@ config::Result<config::Config> load_config(const std::optional<std::string>& pat
   return config::load_config_file(*path);
 }
 
-int check_config(const std::string& path) {
+int check_config(const std::string& path, const std::optional<std::string>& web_config) {
   auto loaded = path.empty() ? load_config(std::nullopt) : config::load_config_file(path);
   if (!loaded) {
     std::cerr << loaded.error() << "\n";
     return kExitUsage;
+  }
+  const std::string web = web_config.value_or(loaded.value().metrics.web_config_file);
+  if (!web.empty()) {
+    auto checked = config::load_web_config(web);
+    if (!checked) {
+      std::cerr << checked.error() << "\n";
+      return kExitUsage;
+    }
+    std::cout << web << ": web configuration OK\n";
   }
   std::cout << (path.empty() ? std::string("built-in default") : path) << ": configuration OK\n";
   return kExitOk;
@@ -72,7 +82,7 @@ int run_daemon(const Options& options) {
     std::cout << "cowwatchd " << COWWATCH_VERSION << " (" << COWWATCH_REVISION << ")\n";
     return kExitOk;
   }
-  if (options.check_config) return check_config(*options.check_config);
+  if (options.check_config) return check_config(*options.check_config, options.web_config);
 
   loader::set_libbpf_log_sink([](const std::string& m) { log_debug(m); }, options.verbose);
 
@@ -81,6 +91,7 @@ int run_daemon(const Options& options) {
   auto loaded = load_config(path);
   if (!loaded) return start_failed(kExitUsage, "invalid configuration: " + loaded.error());
   config::Config config = loaded.value();
+  if (options.web_config) config.metrics.web_config_file = *options.web_config;
   set_log_level(options.verbose ? Level::kDebug : to_level(config.daemon.log_level));
   if (options.probes) return print_probes(options, config);
 

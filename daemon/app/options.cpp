@@ -31,6 +31,10 @@ std::optional<int> parse_options(int argc, char** argv, Options* out) {
   app.add_flag("--json", out->json, "with --probes: print JSON");
   app.add_flag("--version", out->version, "print the version and exit");
   app.add_flag("-v,--verbose", out->verbose, "log libbpf debug messages");
+  std::string web_config;
+  app.add_option("--web.config.file", web_config,
+                 "TLS and basic-auth configuration of /metrics (exporter-toolkit format, as node_exporter's); "
+                 "overrides metrics.web_config_file");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -38,6 +42,7 @@ std::optional<int> parse_options(int argc, char** argv, Options* out) {
     return code == 0 ? 0 : 2;
   }
   if (!config.empty()) out->config_path = config;
+  if (!web_config.empty()) out->web_config = web_config;
   if (check_opt->count() > 0) out->check_config = check.empty() ? config : check;
   return std::nullopt;
 }

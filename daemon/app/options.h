@@ -14,6 +14,7 @@ struct Options {
   bool json = false;                       // --json with --probes
   bool version = false;
   bool verbose = false;                    // libbpf debug output
+  std::optional<std::string> web_config;   // --web.config.file FILE: overrides metrics.web_config_file
 };
 
 // Parses argv. Returns an exit code to exit with immediately (help, usage error), or nullopt.

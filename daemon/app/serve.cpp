@@ -11,7 +11,6 @@
 #include <fstream>
 #include <iostream>
 #include <optional>
-#include <prometheus/exposer.h>
 
 #include "alerts/alert_engine.h"
 #include "alerts/alert_log.h"
@@ -20,7 +19,6 @@
 #include "app/daemon.h"
 #include "app/config_mapping.h"
 #include "app/event_loop.h"
-#include "app/http_stop.h"
 #include "app/log.h"
 #include "app/model_backend.h"
 #include "app/plan_text.h"
@@ -31,6 +29,7 @@
 #include "export/alertmanager_client.h"
 #include "export/control_server.h"
 #include "export/metrics_collector.h"
+#include "export/metrics_server.h"
 #include "export/self_metrics.h"
 #include "loader/kernel_session.h"
 #include "model/proc_reader.h"
@@ -67,7 +66,8 @@ struct Runtime {
   std::shared_ptr<metrics::MetricsCollector> metrics;
   std::shared_ptr<metrics::SelfMetrics> self;
   std::shared_ptr<exporter::AlertMetrics> alert_metrics;
-  std::unique_ptr<prometheus::Exposer> exposer;
+  std::unique_ptr<metrics::MetricsServer> metrics_server;
+  std::optional<std::string> web_config_override;  // --web.config.file
   std::unique_ptr<ModelBackend> backend;
   std::unique_ptr<control::ControlServer> control;
   AlertFeed feed;
@@ -88,7 +88,7 @@ bool start_alertmanager(Runtime& rt, std::string* error) {
   o.url = rt.config.alertmanager.url;
   o.timeout = rt.config.alertmanager.timeout;
   o.resend_interval = rt.config.alertmanager.resend_interval;
-  o.generator_url = "http://" + rt.config.metrics.listen + "/metrics";
+  o.generator_url = rt.metrics_server->url();
   auto client = exporter::AlertmanagerClient::create(o);
   if (!client) {
     *error = client.error();
@@ -199,6 +199,7 @@ void poll(Runtime& rt) {
   rt.self->set_events_received(rt.aggregator->events_received());
   rt.aggregator->apply(sample);
   reap_dead_entries(rt, sample);
+  if (std::string error; !rt.metrics_server->reload_if_changed(&error)) log_error("metrics web config: " + error);
   rt.self->set_tracked_processes(rt.aggregator->tracked_processes());
   rt.self->set_vmstat(model::ProcReader("/proc").selfcheck_vmstat());
   rt.backend->publish_sample_stats(sample);
@@ -221,6 +222,7 @@ void reload(Runtime& rt) {
     return;
   }
   config::Config next = loaded.value();
+  if (rt.web_config_override) next.metrics.web_config_file = *rt.web_config_override;
   auto restart_needed = [&](bool changed, const char* section) {
     if (changed) log_warning(std::string("configuration section '") + section +
                              "' changed: it takes effect after a restart");
@@ -258,6 +260,7 @@ int serve(const Options& options, const config::Config& config, const std::optio
   Runtime rt;
   rt.config = config;
   rt.config_path = config_path;
+  rt.web_config_override = options.web_config;
   if (!rt.loop.ok()) return start_failed(kExitFailure, "cannot set up the event loop (epoll/signalfd)");
   std::string error;
   int activation_fd = -1;  // before any thread: it edits the environment
@@ -302,7 +305,6 @@ int serve(const Options& options, const config::Config& config, const std::optio
   alerts::EngineOptions engine_options;
   engine_options.fork_pinned_copies_seen = rt.session->plan().fork_pinned_copies_seen;
   rt.engine = std::make_unique<alerts::AlertEngine>(config.alerts.rules, rt.clock, engine_options);
-  if (!start_alertmanager(rt, &error)) return start_failed(kExitUsage, "alertmanager: " + error);
   rt.metrics = std::make_shared<metrics::MetricsCollector>(rt.aggregator);
   rt.self = std::make_shared<metrics::SelfMetrics>();
   rt.self->set_build_info({COWWATCH_VERSION, COWWATCH_REVISION,
@@ -314,21 +316,17 @@ int serve(const Options& options, const config::Config& config, const std::optio
   rt.backend = std::make_unique<ModelBackend>(rt.aggregator, plan);
   rt.alert_metrics->publish(rt.engine->totals(), rt.engine->active());
 
-  // Step: Prometheus exposer.
-  try {
-    // Keep-alive on (scrapers reuse connections; civetweb closes otherwise), but idle kept-alive
-    // connections give their thread back after 1 s so a few busy local clients cannot hold every
-    // worker while Prometheus waits (measured: a 9th scraper waited 5 s behind wrk's 8).
-    rt.exposer = std::make_unique<prometheus::Exposer>(std::vector<std::string>{
-        "listening_ports", config.metrics.listen, "num_threads", "8", "enable_keep_alive", "yes",
-        "keep_alive_timeout_ms", "1000"});
-  } catch (const std::exception& e) {
-    return start_failed(kExitFailure, "cannot listen on " + config.metrics.listen + " for metrics: " + e.what());
+  // Step: Prometheus endpoint (plain HTTP, or TLS / basic auth per the web config).
+  rt.metrics_server = std::make_unique<metrics::MetricsServer>(
+      config.metrics.listen, config.metrics.web_config_file,
+      std::vector<std::weak_ptr<prometheus::Collectable>>{rt.metrics, rt.self, rt.alert_metrics});
+  if (!rt.metrics_server->start(&error)) {
+    return start_failed(config.metrics.web_config_file.empty() ? kExitFailure : kExitUsage, "metrics: " + error);
   }
-  rt.exposer->RegisterCollectable(rt.metrics);
-  rt.exposer->RegisterCollectable(rt.self);
-  rt.exposer->RegisterCollectable(rt.alert_metrics);
-  log_info("metrics on http://" + config.metrics.listen + "/metrics");
+  log_info("metrics on " + rt.metrics_server->url());
+  if (!start_alertmanager(rt, &error)) {
+    return start_failed(kExitUsage, "alertmanager: " + error);
+  }
 
   // Step: control socket: the one the service manager passed (cowwatch.socket chose its path,
   // group and mode), else one of its own from control_socket.*.
@@ -380,7 +378,7 @@ int serve(const Options& options, const config::Config& config, const std::optio
   log_info("running");
   rt.loop.run();
   rt.control->stop();
-  stop_http_server(rt.exposer);  // at once, even with a scrape connection open
+  rt.metrics_server->stop();  // at once, even with a scrape connection open
   return kExitOk;
 }
 

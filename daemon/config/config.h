@@ -39,6 +39,7 @@ struct DaemonConfig {
 
 struct MetricsConfig {
   std::string listen;             // "host:port" or "[v6]:port" of the Prometheus exposer
+  std::string web_config_file;    // exporter web config (TLS, basic auth); "" = plain HTTP
   uint32_t top_k_processes = 0;   // per-process series for this many processes
   uint32_t max_cgroups = 0;       // per-cgroup series; the rest fold into cgroup="_other"
   uint32_t max_comms = 0;         // per-comm series; the rest fold into comm="_other"

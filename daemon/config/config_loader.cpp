@@ -273,11 +273,17 @@ void read_daemon(const Reader& r, const Field& section, DaemonConfig& out) {
 }
 
 void read_metrics(const Reader& r, const Field& section, MetricsConfig& out) {
-  r.for_each_key(section, {"listen", "top_k_processes", "max_cgroups", "max_comms"},
+  r.for_each_key(section, {"listen", "web_config_file", "top_k_processes", "max_cgroups", "max_comms"},
                  [&](std::string_view key, const Field& f) {
                    if (key == "listen") {
                      out.listen = f.scalar("host:port");
                      check_listen(f, out.listen);
+                   }
+                   if (key == "web_config_file") {
+                     out.web_config_file = f.string();
+                     if (!out.web_config_file.empty() && out.web_config_file.front() != '/') {
+                       f.fail("must be an absolute path (or empty for plain HTTP)");
+                     }
                    }
                    if (key == "top_k_processes") out.top_k_processes = f.integer(0, 10000);
                    if (key == "max_cgroups") out.max_cgroups = f.integer(1, 100000);

@@ -58,6 +58,7 @@ std::string to_yaml(const Config& c) {
 
   out << YAML::Key << "metrics" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "listen" << YAML::Value << YAML::DoubleQuoted << c.metrics.listen;
+  out << YAML::Key << "web_config_file" << YAML::Value << YAML::DoubleQuoted << c.metrics.web_config_file;
   out << YAML::Key << "top_k_processes" << YAML::Value << c.metrics.top_k_processes;
   out << YAML::Key << "max_cgroups" << YAML::Value << c.metrics.max_cgroups;
   out << YAML::Key << "max_comms" << YAML::Value << c.metrics.max_comms;

@@ -1,4 +1,4 @@
-#include "app/http_stop.h"
+#include "export/http_stop.h"
 
 #include <dirent.h>
 #include <netinet/in.h>
@@ -13,7 +13,7 @@
 
 #include <prometheus/exposer.h>
 
-namespace cowwatch::app {
+namespace cowwatch::metrics {
 namespace {
 
 // Local TCP port of a socket fd, or 0.
@@ -63,4 +63,4 @@ void stop_http_server(std::unique_ptr<prometheus::Exposer>& exposer) {
   waker.join();
 }
 
-}  // namespace cowwatch::app
+}  // namespace cowwatch::metrics

@@ -10,10 +10,10 @@ namespace prometheus {
 class Exposer;
 }
 
-namespace cowwatch::app {
+namespace cowwatch::metrics {
 
 // Destroys the exposer, waking its listener and connection threads so that it returns in
 // milliseconds. A no-op for a null pointer.
 void stop_http_server(std::unique_ptr<prometheus::Exposer>& exposer);
 
-}  // namespace cowwatch::app
+}  // namespace cowwatch::metrics
