@@ -186,6 +186,9 @@ class SystemProbe final : public KernelProbe {
       std::string why = std::string(retprobe ? "kretprobe" : "kprobe") + " attach failed (" + errno_text(err) + ")";
       if (err == EINVAL) why += ": notrace or not probeable";
       if (err == ENOENT) why += ": no such symbol";
+      if (err == EACCES && perf_event_paranoid() > 2)
+        why += ": kernel.perf_event_paranoid=" + std::to_string(perf_event_paranoid()) +
+               " (Debian) opens perf events, and so kprobes, only with CAP_SYS_ADMIN";
       return {-err, why};
     }
     return {};
@@ -223,6 +226,13 @@ class SystemProbe final : public KernelProbe {
     insns[0].code = BPF_ALU64 | BPF_MOV | BPF_K;  // r0 = 0
     insns[1].code = BPF_JMP | BPF_EXIT;
     return bpf_prog_load(type, "cw_trial", "GPL", insns, 2, opts);
+  }
+
+  static int perf_event_paranoid() {
+    std::ifstream f("/proc/sys/kernel/perf_event_paranoid");
+    int level = 2;
+    f >> level;
+    return level;
   }
 
   static int retprobe_bit() {
