@@ -253,7 +253,11 @@ ROWS = [
     Row("ksm_write", "wl:ksm_merged", N, note="every page merged before the writes (polled, not slept)"),
     Row("ksm_write", "wl:write_copied_ksm", N, note="oracle: each write to a KSM page copies it"),
     Row("ksm_write", "wl:write_mismatch", 0, note="oracle: the kernel did what its source says"),
-    Row("ksm_write", comm(COPIES, comm="wl_ksm_writer", reason="ksm"), "wl:write_copied_ksm", hi=4),
+    Row("ksm_write", comm(COPIES, comm="wl_ksm_writer", reason="ksm"), "wl:write_copied_ksm", hi=4,
+        pending="7.2 (lazy preemption, 1 vCPU): kprobe runs are skipped while a preempted task holds the "
+                "CPU's bpf_prog_active (e.g. inside one of the daemon's own map syscalls); once in CI 490 of "
+                "512 were counted (the skips are counted as bpf_recursion drops), 512 in every other run",
+        pending_kernels=">=7.0"),
     Row("ksm_write", comm(UNMERGES, comm="wl_ksm_writer"), 0, note="a write COW is not an unmerge"),
     Row("ksm_unmerge", "wl:ksm_unmerged", N, note="oracle: MADV_UNMERGEABLE gave every page a new pfn"),
     Row("ksm_unmerge", comm(UNMERGES, comm="wl_ksm_unmerger", result="copy"), "wl:ksm_unmerged", hi=2),
