@@ -85,7 +85,8 @@ bool RecordingWriter::close(std::string* error) {
 }
 
 namespace {
-constexpr double kMaxUnixSeconds = 1e11;  // year ~5138: far beyond any real recording
+// 2100-01-01: far beyond any real recording, and its nanoseconds fit std::chrono's int64 clocks
+constexpr double kMaxUnixSeconds = 4102444800.0;
 
 // An optional small integer of the header (absent: 0).
 bool header_int(const json& raw, const char* key, int* out, std::string* error) {
