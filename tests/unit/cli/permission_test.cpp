@@ -22,28 +22,61 @@ namespace {
 
 using control::testing::TempDir;
 
-// Runs `cowwatch --socket PATH status` as nobody; returns its exit code, or 90+ on setup failure.
-int status_as_nobody(const std::string& socket, bool* said_permission) {
-  int pipefd[2];
-  if (pipe(pipefd) != 0) return 95;
-  pid_t pid = fork();
-  if (pid == 0) {
-    close(pipefd[0]);
+// `cowwatch --socket PATH status` run as nobody in a child forked before the server's thread
+// exists: a child forked from a threaded process can block forever on a lock another thread held
+// at the fork (seen: the ASan allocator's). The child drops to nobody, reads the socket path from
+// a pipe, runs the CLI and reports whether it said "permission denied".
+class NobodyCli {
+ public:
+  NobodyCli() {
+    if (pipe(to_child_) != 0 || pipe(from_child_) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) child();
+    close(to_child_[0]);
+    close(from_child_[1]);
+  }
+
+  ~NobodyCli() {  // a test that stopped early: the child reads EOF, fails to connect, exits
+    if (pid_ <= 0) return;
+    close(to_child_[1]);
+    close(from_child_[0]);
+    waitpid(pid_, nullptr, 0);
+  }
+
+  // Its exit code, or 90+ on setup failure.
+  int status(const std::string& socket, bool* said_permission) {
+    if (pid_ <= 0) return 95;
+    const bool sent = write(to_child_[1], socket.data(), socket.size()) == static_cast<ssize_t>(socket.size());
+    close(to_child_[1]);
+    char ok = 'n';
+    if (read(from_child_[0], &ok, 1) != 1) ok = '?';
+    close(from_child_[0]);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    *said_permission = ok == 'y';
+    if (!sent) return 96;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 92;
+  }
+
+ private:
+  [[noreturn]] void child() {
+    close(to_child_[1]);
+    close(from_child_[0]);
     if (setgroups(0, nullptr) != 0 || setgid(65534) != 0 || setuid(65534) != 0) _exit(90);
+    std::string socket;
+    char buf[256];
+    for (ssize_t n; (n = read(to_child_[0], buf, sizeof buf)) > 0;) socket.append(buf, static_cast<size_t>(n));
     auto r = testing::run_cowwatch({"--socket", socket, "status"});
     char ok = r.err.find("permission denied") != std::string::npos ? 'y' : 'n';
-    if (write(pipefd[1], &ok, 1) != 1) _exit(91);
+    if (write(from_child_[1], &ok, 1) != 1) _exit(91);
     _exit(r.code);
   }
-  close(pipefd[1]);
-  char ok = 'n';
-  if (read(pipefd[0], &ok, 1) != 1) ok = '?';
-  close(pipefd[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  *said_permission = ok == 'y';
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 92;
-}
+
+  int to_child_[2] = {-1, -1};
+  int from_child_[2] = {-1, -1};
+  pid_t pid_ = -1;
+};
 
 class PermissionTest : public ::testing::Test {
  protected:
@@ -62,17 +95,19 @@ class PermissionTest : public ::testing::Test {
 };
 
 TEST_F(PermissionTest, SocketModeKeepsOthersOut) {
+  NobodyCli nobody;
   control::ServerOptions o;
   o.socket_path = dir_.file("cw.sock");
   control::ControlServer server(o, rec_.session->backend());
   std::string error;
   ASSERT_TRUE(server.start(&error)) << error;
   bool said = false;
-  EXPECT_EQ(status_as_nobody(o.socket_path, &said), kExitPermission);
+  EXPECT_EQ(nobody.status(o.socket_path, &said), kExitPermission);
   EXPECT_TRUE(said);
 }
 
 TEST_F(PermissionTest, DaemonPeerCheckRefusesOthers) {
+  NobodyCli nobody;
   control::ServerOptions o;
   o.socket_path = dir_.file("cw.sock");
   o.socket_mode = 0666;
@@ -80,7 +115,7 @@ TEST_F(PermissionTest, DaemonPeerCheckRefusesOthers) {
   std::string error;
   ASSERT_TRUE(server.start(&error)) << error;
   bool said = false;
-  EXPECT_EQ(status_as_nobody(o.socket_path, &said), kExitPermission);
+  EXPECT_EQ(nobody.status(o.socket_path, &said), kExitPermission);
   EXPECT_TRUE(said);
   EXPECT_EQ(server.stats().rejected_peers, 1u);
 }
