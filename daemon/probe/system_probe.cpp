@@ -114,9 +114,8 @@ class SystemProbe final : public KernelProbe {
   std::vector<std::string> kallsyms_candidates(const std::string& base) override {
     load_kallsyms();
     // Unreadable or empty here (systemd's ProtectKernelTunables= makes /proc/kallsyms
-    // inaccessible): the
-    // kernel resolves the name itself at the trial attach, which then decides (clones are not
-    // found this way).
+    // inaccessible): the kernel resolves the name itself at the trial attach, which then decides
+    // (clones are not found this way).
     if (!kallsyms_readable_) return {base};
     std::vector<std::string> exact, isra, constprop, part;
     auto range = kallsyms_by_base_.equal_range(base);
