@@ -16,7 +16,7 @@
 #include <benchmark/benchmark.h>
 #include <prometheus/text_serializer.h>
 
-#include "export/metrics_collector.h"
+#include "metrics/metrics_collector.h"
 #include "model/aggregator.h"
 #include "util/stats.h"
 #include "util/system.h"

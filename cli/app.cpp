@@ -16,8 +16,8 @@
 #include "cli/replay.h"
 #include "cli/streaming.h"
 #include "cli/top_view.h"
-#include "export/control_server.h"
-#include "export/protocol_names.h"
+#include "control/control_server.h"
+#include "protocol/protocol_names.h"
 
 namespace cowwatch::cli {
 namespace {

@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "export/protocol.h"
+#include "protocol/protocol.h"
 
 namespace cowwatch::cli {
 

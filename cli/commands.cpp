@@ -2,8 +2,8 @@
 
 #include "cli/exit_codes.h"
 #include "cli/render.h"
-#include "export/control_dispatch.h"
-#include "export/protocol.h"
+#include "control/control_dispatch.h"
+#include "protocol/protocol.h"
 
 namespace cowwatch::cli {
 namespace {

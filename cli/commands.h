@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/client.h"
-#include "export/control_backend.h"
+#include "control/control_backend.h"
 
 namespace cowwatch::cli {
 

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "export/recording.h"
+#include "recording/recording.h"
 
 namespace cowwatch::cli {
 

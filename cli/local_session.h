@@ -14,7 +14,7 @@
 #include "alerts/clock.h"
 #include "app/alert_feed.h"
 #include "app/model_backend.h"
-#include "export/control_backend.h"
+#include "control/control_backend.h"
 #include "model/aggregator.h"
 #include "probe/plan.h"
 

@@ -1,4 +1,4 @@
-// `cowwatch replay`: reads a recording (export/recording.h) into a LocalSession, so every report
+// `cowwatch replay`: reads a recording (recording/recording.h) into a LocalSession, so every report
 // of the daemon (status, probes, top, query, alerts) is answered from it on any host.
 #pragma once
 
@@ -7,7 +7,7 @@
 
 #include "cli/identity_proc.h"
 #include "cli/local_session.h"
-#include "export/recording.h"
+#include "recording/recording.h"
 
 namespace cowwatch::cli {
 

@@ -10,7 +10,7 @@
 
 #include "cli/exit_codes.h"
 #include "cli/render.h"
-#include "export/recording.h"
+#include "recording/recording.h"
 #include "model/proc_reader.h"
 
 namespace cowwatch::cli {

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "alerts/rule.h"
+#include "config/alert_rule.h"
 
 namespace cowwatch::alerts {
 

@@ -19,7 +19,7 @@
 #include "alerts/alert.h"
 #include "alerts/alert_input.h"
 #include "alerts/clock.h"
-#include "alerts/rule.h"
+#include "config/alert_rule.h"
 #include "alerts/signals.h"
 
 namespace cowwatch::alerts {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "alerts/rule.h"
+#include "config/alert_rule.h"
 #include "cowwatch.h"
 
 namespace cowwatch::alerts {

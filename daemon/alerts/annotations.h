@@ -6,7 +6,7 @@
 #include <string>
 
 #include "alerts/alert_input.h"
-#include "alerts/rule.h"
+#include "config/alert_rule.h"
 
 namespace cowwatch::alerts {
 

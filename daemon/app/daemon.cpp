@@ -15,7 +15,7 @@
 #include "config/config.h"
 #include "config/web_config.h"
 #include "cowwatch_version.h"
-#include "export/protocol_codec.h"
+#include "protocol/protocol_codec.h"
 #include "loader/kernel_session.h"
 #include "loader/libbpf_log.h"
 

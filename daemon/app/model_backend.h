@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "alerts/alert.h"
-#include "export/control_backend.h"
+#include "control/control_backend.h"
 #include "ingest/kernel_sample.h"
 #include "model/aggregator.h"
 #include "probe/plan.h"

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "alerts/rule.h"
+#include "config/alert_rule.h"
 #include "config/result.h"
 #include "cowwatch.h"
 

@@ -58,7 +58,7 @@ uint64_t swap_adds(const Tallies& t);       // pinned + unpinned
 uint64_t forks(const Tallies& t);           // all pin states
 uint64_t activity(const Tallies& t);        // faults + copies + reuses + unshares + swap adds
 
-// Label values (docs/metrics.md). Keep in sync with daemon/export/protocol_names.cpp, which
+// Label values (docs/metrics.md). Keep in sync with daemon/protocol/protocol_names.cpp, which
 // cowwatch_model cannot link.
 const char* copy_reason_name(int reason);   // "unshare", "zero_page", ... for cw_copy_reason
 inline constexpr std::array<const char*, 5> kDecisionNames = {"copy", "reuse", "unshare_noop",

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "export/protocol_codec.h"
+#include "protocol/protocol_codec.h"
 #include "fuzz_check.h"
 
 namespace {

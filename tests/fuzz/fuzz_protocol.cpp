@@ -14,10 +14,10 @@
 #include <string_view>
 
 #include "app/model_backend.h"
-#include "export/control_dispatch.h"
-#include "export/control_stream.h"
-#include "export/protocol.h"
-#include "export/protocol_codec.h"
+#include "control/control_dispatch.h"
+#include "control/control_stream.h"
+#include "protocol/protocol.h"
+#include "protocol/protocol_codec.h"
 #include "fuzz_check.h"
 #include "synthetic_model.h"
 

@@ -11,8 +11,8 @@
 #include <cstring>
 #include <string>
 
-#include "export/protocol.h"
-#include "export/protocol_codec.h"
+#include "protocol/protocol.h"
+#include "protocol/protocol_codec.h"
 #include "fuzz_check.h"
 #include "model/aggregator.h"
 #include "synthetic_model.h"

@@ -1,4 +1,4 @@
-#include "export/alert_metrics.h"
+#include "metrics/alert_metrics.h"
 
 #include <gtest/gtest.h>
 #include <prometheus/text_serializer.h>

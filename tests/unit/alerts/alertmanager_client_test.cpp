@@ -1,4 +1,4 @@
-#include "export/alertmanager_client.h"
+#include "alertmanager/alertmanager_client.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>

@@ -11,7 +11,7 @@
 #include "cli/exit_codes.h"
 #include "cli/replay.h"
 #include "cli_runner.h"
-#include "export/control_server.h"
+#include "control/control_server.h"
 #include "synthetic_recording.h"
 #include "../socket/temp_dir.h"
 

@@ -6,8 +6,8 @@
 #include <mutex>
 #include <vector>
 
-#include "export/control_backend.h"
-#include "export/recording.h"
+#include "control/control_backend.h"
+#include "recording/recording.h"
 
 namespace cowwatch::cli::testing {
 

@@ -9,8 +9,8 @@
 #include <cstring>
 #include <string>
 
-#include "export/control_dispatch.h"
-#include "export/recording.h"
+#include "control/control_dispatch.h"
+#include "recording/recording.h"
 
 namespace cowwatch::cli::testing {
 

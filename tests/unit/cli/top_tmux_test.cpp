@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "cli/replay.h"
-#include "export/control_server.h"
+#include "control/control_server.h"
 #include "synthetic_recording.h"
 #include "../socket/temp_dir.h"
 

@@ -1,10 +1,10 @@
-#include "export/protocol_codec.h"
+#include "protocol/protocol_codec.h"
 
 #include <gtest/gtest.h>
 
 #include <cstring>
 
-#include "export/protocol_names.h"
+#include "protocol/protocol_names.h"
 
 namespace cowwatch::control {
 namespace {

@@ -6,7 +6,7 @@
 #include <mutex>
 #include <vector>
 
-#include "export/control_backend.h"
+#include "control/control_backend.h"
 
 namespace cowwatch::control::testing {
 

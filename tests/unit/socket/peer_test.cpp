@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <functional>
 
-#include "export/control_server.h"
+#include "control/control_server.h"
 #include "fake_backend.h"
 #include "socket_client.h"
 #include "temp_dir.h"

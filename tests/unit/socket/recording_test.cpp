@@ -1,10 +1,10 @@
-#include "export/recording.h"
+#include "recording/recording.h"
 
 #include <gtest/gtest.h>
 
 #include <fstream>
 
-#include "export/control_dispatch.h"
+#include "control/control_dispatch.h"
 #include "temp_dir.h"
 
 namespace cowwatch::control {

@@ -1,5 +1,5 @@
 // The control server on a real Unix socket in a temp directory, with a fake backend.
-#include "export/control_server.h"
+#include "control/control_server.h"
 
 #include <gtest/gtest.h>
 

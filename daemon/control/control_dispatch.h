@@ -6,9 +6,9 @@
 #include <optional>
 #include <string>
 
-#include "export/control_backend.h"
-#include "export/control_stream.h"
-#include "export/protocol.h"
+#include "control/control_backend.h"
+#include "control/control_stream.h"
+#include "protocol/protocol.h"
 
 namespace cowwatch::control {
 

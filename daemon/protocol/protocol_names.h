@@ -1,6 +1,6 @@
 // Stable names of the enums in bpf/cowwatch.h as they appear on the control socket and in
 // recordings. Keep in sync with bpf/cowwatch.h, docs/metrics.md (label values) and
-// daemon/probe/plan.cpp (hook_name, strategy_name). Own tables so that cowwatch_export and the
+// daemon/probe/plan.cpp (hook_name, strategy_name). Own tables so that cowwatch_protocol and the
 // CLI need not link the kernel library.
 #pragma once
 

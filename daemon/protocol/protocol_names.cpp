@@ -1,4 +1,4 @@
-#include "export/protocol_names.h"
+#include "protocol/protocol_names.h"
 
 #include <array>
 #include <span>

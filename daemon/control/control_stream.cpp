@@ -1,4 +1,4 @@
-#include "export/control_stream.h"
+#include "control/control_stream.h"
 
 #include <unistd.h>
 

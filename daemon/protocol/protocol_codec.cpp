@@ -1,11 +1,11 @@
-#include "export/protocol_codec.h"
+#include "protocol/protocol_codec.h"
 
 #include <algorithm>
 #include <cstring>
 #include <limits>
 #include <optional>
 
-#include "export/protocol_names.h"
+#include "protocol/protocol_names.h"
 
 namespace cowwatch::control {
 namespace {

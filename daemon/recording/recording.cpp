@@ -1,12 +1,12 @@
-#include "export/recording.h"
+#include "recording/recording.h"
 
 #include <cerrno>
 #include <cstring>
 #include <unistd.h>
 
-#include "export/protocol.h"
-#include "export/protocol_codec.h"
-#include "export/protocol_names.h"
+#include "protocol/protocol.h"
+#include "protocol/protocol_codec.h"
+#include "protocol/protocol_names.h"
 
 namespace cowwatch::control {
 

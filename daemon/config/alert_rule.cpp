@@ -1,4 +1,4 @@
-#include "alerts/rule.h"
+#include "config/alert_rule.h"
 
 #include <array>
 

@@ -15,7 +15,7 @@
 #include <string>
 #include <thread>
 
-#include "export/control_backend.h"
+#include "control/control_backend.h"
 
 namespace cowwatch::control {
 

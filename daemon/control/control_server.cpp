@@ -1,4 +1,4 @@
-#include "export/control_server.h"
+#include "control/control_server.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -17,11 +17,11 @@
 #include <mutex>
 #include <vector>
 
-#include "export/control_dispatch.h"
-#include "export/control_peer.h"
-#include "export/control_stream.h"
-#include "export/protocol.h"
-#include "export/protocol_codec.h"
+#include "control/control_dispatch.h"
+#include "control/control_peer.h"
+#include "control/control_stream.h"
+#include "protocol/protocol.h"
+#include "protocol/protocol_codec.h"
 
 namespace cowwatch::control {
 namespace {

@@ -1,4 +1,4 @@
-#include "export/alert_metrics.h"
+#include "metrics/alert_metrics.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "export/metrics_server.h"
+#include "metrics/metrics_server.h"
 
 #include <crypt.h>
 #include <dlfcn.h>
@@ -19,7 +19,7 @@
 
 #include <prometheus/exposer.h>
 
-#include "export/http_stop.h"
+#include "metrics/http_stop.h"
 
 namespace cowwatch::metrics {
 

@@ -1,4 +1,4 @@
-#include "export/control_backend.h"
+#include "control/control_backend.h"
 
 #include <array>
 #include <utility>

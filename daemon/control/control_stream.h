@@ -10,7 +10,7 @@
 #include <optional>
 #include <vector>
 
-#include "export/control_backend.h"
+#include "control/control_backend.h"
 
 namespace cowwatch::control {
 

@@ -1,12 +1,12 @@
-#include "export/control_dispatch.h"
+#include "control/control_dispatch.h"
 
 #include <exception>
 #include <initializer_list>
 #include <string_view>
 
-#include "export/protocol_codec.h"
-#include "export/protocol_names.h"
-#include "export/recording.h"
+#include "protocol/protocol_codec.h"
+#include "protocol/protocol_names.h"
+#include "recording/recording.h"
 
 namespace cowwatch::control {
 namespace {

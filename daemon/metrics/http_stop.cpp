@@ -1,4 +1,4 @@
-#include "export/http_stop.h"
+#include "metrics/http_stop.h"
 
 #include <dirent.h>
 #include <netinet/in.h>

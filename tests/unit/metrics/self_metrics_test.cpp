@@ -1,4 +1,4 @@
-#include "export/self_metrics.h"
+#include "metrics/self_metrics.h"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,6 @@
-// An alert rule as configured (alerts.rules[] in cowwatch.yaml). Data only; the engine
-// (alert_engine.h) evaluates it, config/ parses it.
+// An alert rule as configured (alerts.rules[] in cowwatch.yaml). Data only: part of the
+// configuration schema, so config/ parses it without knowing the alert engine; the engine
+// (alerts/alert_engine.h) includes it and evaluates it. The namespace is the rules' vocabulary.
 #pragma once
 
 #include <chrono>

@@ -1,4 +1,4 @@
-#include "export/control_peer.h"
+#include "control/control_peer.h"
 
 #include <sys/socket.h>
 

@@ -1,7 +1,7 @@
-#include "export/self_metrics.h"
+#include "metrics/self_metrics.h"
 
-#include "export/metrics_collector.h"
-#include "export/protocol_names.h"
+#include "metrics/metrics_collector.h"
+#include "protocol/protocol_names.h"
 
 namespace cowwatch::metrics {
 

@@ -1,4 +1,4 @@
-#include "export/metrics_collector.h"
+#include "metrics/metrics_collector.h"
 
 #include <gtest/gtest.h>
 
