@@ -3,9 +3,12 @@
 // "<file>:<line>:<col>: <key path>: <what>" (line and column 1-based, from yaml-cpp's Mark).
 #include <yaml-cpp/yaml.h>
 
+#include <arpa/inet.h>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <fcntl.h>
 #include <functional>
@@ -246,11 +249,36 @@ std::set<cw_hook> hook_list(const Reader& r, const Field& f) {
   return hooks;
 }
 
+// An IPv6 literal in brackets, or an IPv4 literal / DNS name (letters, digits, '-', non-empty
+// dot-separated labels): anything else could only fail later, at bind time, far from the file.
+bool valid_listen_host(const std::string& host) {
+  if (host.front() == '[') {
+    in6_addr addr{};
+    return host.size() > 2 && host.back() == ']' &&
+           inet_pton(AF_INET6, host.substr(1, host.size() - 2).c_str(), &addr) == 1;
+  }
+  bool label_empty = true;
+  for (const char c : host) {
+    if (c == '.') {
+      if (label_empty) return false;
+      label_empty = true;
+    } else if (std::isalnum(static_cast<unsigned char>(c)) || c == '-') {
+      label_empty = false;
+    } else {
+      return false;
+    }
+  }
+  return !label_empty;
+}
+
 void check_listen(const Field& f, const std::string& listen) {
   const size_t colon = listen.rfind(':');
   if (colon == std::string::npos || colon == 0) f.fail("expected host:port, got '" + listen + "'");
   const std::string host = listen.substr(0, colon);
   if (host.front() == '[' && host.back() != ']') f.fail("unterminated [ in '" + listen + "'");
+  if (!valid_listen_host(host)) {
+    f.fail("host in '" + listen + "' must be an IPv4 address, a host name or [IPv6 address]");
+  }
   unsigned port = 0;
   const std::string port_text = listen.substr(colon + 1);
   auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
@@ -473,11 +501,18 @@ void read_root(const Reader& r, const YAML::Node& root, Config& config) {
 std::string invalid_utf8(std::string_view text, std::string_view name) {
   size_t line = 1, col = 1;
   for (size_t i = 0; i < text.size();) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[i + k]); };
+    const unsigned c = byte(0);
+    const size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
     bool ok = len > 0 && i + len <= text.size();
-    for (size_t k = 1; ok && k < len; k++) ok = (static_cast<unsigned char>(text[i + k]) & 0xc0) == 0x80;
-    if (ok && len == 2) ok = c >= 0xc2;  // overlong
+    uint32_t cp = len == 1 ? c : len == 2 ? c & 0x1f : len == 3 ? c & 0x0f : c & 0x07;
+    for (size_t k = 1; ok && k < len; k++) {
+      ok = (byte(k) & 0xc0) == 0x80;
+      cp = (cp << 6) | (byte(k) & 0x3f);
+    }
+    // The shortest form only, no surrogates, nothing above U+10FFFF (RFC 3629).
+    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (ok) ok = cp >= kMin[len] && cp <= 0x10ffff && (cp < 0xd800 || cp > 0xdfff);
     if (!ok)
       return std::string(name) + ":" + std::to_string(line) + ":" + std::to_string(col) +
              ": invalid UTF-8 byte 0x" + "0123456789abcdef"[c >> 4] + "0123456789abcdef"[c & 0xf] +

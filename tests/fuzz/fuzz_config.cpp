@@ -3,7 +3,8 @@
 // never a crash, an exception or a hang. Property: a config that loads survives to_yaml() and
 // loads again to the same value (the writer and the reader agree).
 // Regression seed: corpus/config/url-invalid-utf8.yaml (a non-UTF-8 byte in a URL was accepted
-// and to_yaml wrote U+FFFD for it, so the round trip changed the value; docs/reliability.md).
+// and to_yaml wrote U+FFFD for it, so the round trip changed the value; docs/reliability.md) and
+// corpus/config/listen-utf8-above-10ffff.yaml (a 4-byte sequence above U+10FFFF passed the same check).
 #include <cstddef>
 #include <cstdint>
 #include <string_view>

@@ -174,6 +174,14 @@ TEST(ConfigErrors, InvalidUtf8NamesLineAndColumn) {
   EXPECT_EQ(error_of("daemon:\n  log_level: \xc0\xafinfo\n"),
             "test.yaml:2:14: invalid UTF-8 byte 0xc0 (a configuration file is UTF-8 text)");
   EXPECT_TRUE(load_config_string("# caf\xc3\xa9 \xe2\x9c\x93\ndaemon:\n  log_level: info\n", "t").ok());
+  // Found by the long fuzz_config campaign (docs/reliability.md): well-formed bytes that still are
+  // not UTF-8: above U+10FFFF (lead byte 0xf6), a surrogate, overlong 3- and 4-byte forms.
+  EXPECT_EQ(error_of("metrics:\n  listen: \"[::1]\xf6\x9c\x90\x91:9479\"\n"),
+            "test.yaml:2:17: invalid UTF-8 byte 0xf6 (a configuration file is UTF-8 text)");
+  EXPECT_FALSE(load_config_string("# \xed\xa0\x80\n", "t").ok());
+  EXPECT_FALSE(load_config_string("# \xe0\x80\xaf\n", "t").ok());
+  EXPECT_FALSE(load_config_string("# \xf0\x80\x80\xaf\n", "t").ok());
+  EXPECT_TRUE(load_config_string("# \xf4\x8f\xbf\xbf \xf0\x9f\x90\x84\n", "t").ok());
 }
 
 TEST(ConfigErrors, UnknownTopLevelKey) {
@@ -256,6 +264,15 @@ TEST(ConfigErrors, OutOfRange) {
             "test.yaml:2:11: metrics.listen: expected host:port, got 'localhost'");
   EXPECT_EQ(error_of("metrics:\n  listen: \"127.0.0.1:99999\"\n"),
             "test.yaml:2:11: metrics.listen: port in '127.0.0.1:99999' must be 1..65535");
+  EXPECT_EQ(error_of("metrics:\n  listen: \"[::1monbl]:9479\"\n"),
+            "test.yaml:2:11: metrics.listen: host in '[::1monbl]:9479' must be an IPv4 address, a host "
+            "name or [IPv6 address]");
+  EXPECT_EQ(error_of("metrics:\n  listen: \"a..b:9479\"\n"),
+            "test.yaml:2:11: metrics.listen: host in 'a..b:9479' must be an IPv4 address, a host name "
+            "or [IPv6 address]");
+  for (const char* ok : {"0.0.0.0:9479", "[::]:9479", "[::1]:1", "localhost:9479", "node-1.example:80"}) {
+    EXPECT_TRUE(load_config_string(std::string("metrics:\n  listen: \"") + ok + "\"\n", "t").ok()) << ok;
+  }
   EXPECT_EQ(error_of("control_socket:\n  path: run/cw.sock\n"),
             "test.yaml:2:9: control_socket.path: must be an absolute path");
 }
