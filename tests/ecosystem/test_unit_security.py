@@ -18,7 +18,7 @@ from common import fail, require_tool, run  # noqa: E402
 
 REQUIRED = {
     "Type": "notify",
-    "ExecReload": "/bin/kill -HUP $MAINPID",
+    "ExecReload": "/bin/sh -c 'kill -HUP ${MAINPID}'",
     "ProtectSystem": "strict",
     "ProtectHome": "yes",
     "PrivateTmp": "yes",
