@@ -242,15 +242,19 @@ printf 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r
 read -r -t 10 answer <&3  # the scrape is served; the connection stays open (keep-alive, unread)
 systemctl stop $U
 exec 3<&-
-stop_ms=$(span ActiveExitTimestampMonotonic ExecMainExitTimestampMonotonic 1e3)
-mark VALUE stop_ms "$stop_ms"
-# Split at the daemon's "signal Terminated: detaching and exiting" (journald's receive time):
-# reaction to the signal, then the daemon's teardown (BPF links, servers) and the kernel's exit.
+# systemd sends SIGTERM just before it stamps ActiveExit, so the daemon's "signal Terminated:
+# detaching and exiting" line (journald's receive time) can be earlier: the stop is timed from the
+# earlier of the two to ExecMainExit (the main process was reaped).
+active_exit=$(prop ActiveExitTimestampMonotonic)
+main_exit=$(prop ExecMainExitTimestampMonotonic)
 logged=$(journalctl -b -u $U -o json --no-pager | grep 'detaching and exiting' | tail -1 |
   sed -n 's/.*"__MONOTONIC_TIMESTAMP":"\([0-9]*\)".*/\1/p')
-mark VALUE stop_split_ms "signal->logged $(awk -v a="$(prop ActiveExitTimestampMonotonic)" -v b="$logged" 'BEGIN { printf "%.1f", (b - a) / 1e3 }'), logged->exited $(awk -v a="$logged" -v b="$(prop ExecMainExitTimestampMonotonic)" 'BEGIN { printf "%.1f", (b - a) / 1e3 }')"
+stop_ms=$(awk -v a="$active_exit" -v l="${logged:-$active_exit}" -v b="$main_exit" \
+  'BEGIN { s = (l + 0 < a + 0) ? l : a; printf "%.1f", (b - s) / 1e3 }')
+mark VALUE stop_ms "$stop_ms"
+mark VALUE stop_split_ms "ActiveExit->logged $(awk -v a="$active_exit" -v b="$logged" 'BEGIN { printf "%.1f", (b - a) / 1e3 }'), logged->exited $(awk -v a="$logged" -v b="$main_exit" 'BEGIN { printf "%.1f", (b - a) / 1e3 }')"
 data journal_stop journalctl -b -u $U --no-pager -o short-monotonic -n 6
-verdict stop_time "SIGTERM (ActiveExit) -> main process exited (ExecMainExit): $stop_ms ms with a keep-alive scrape connection open ('$(echo "$answer" | tr -d '\r')'); Result=$(prop Result), exit code $(prop ExecMainCode)/$(prop ExecMainStatus); fails only above 1000 ms" \
+verdict stop_time "SIGTERM (the earlier of ActiveExit and the daemon's log line) -> main process exited (ExecMainExit): $stop_ms ms with a keep-alive scrape connection open ('$(echo "$answer" | tr -d '\r')'); Result=$(prop Result), exit code $(prop ExecMainCode)/$(prop ExecMainStatus); fails only above 1000 ms" \
   awk -v ms="$stop_ms" -v r="$(prop Result)" 'BEGIN { exit !(r == "success" && ms > 0 && ms <= 1000) }'
 
 # --- TLS with the key handed over by LoadCredential= (docs/deployment.md's recipe) ---
