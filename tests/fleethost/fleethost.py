@@ -19,8 +19,9 @@ Also: the online `systemd-analyze security` exposure is at most 2.0 with every h
 Debian package prometheus in the guest scrapes the unit and holds the copies of a workload
 (tests/vm/workloads cwwl, the count from the workload's own report); an alert reaches the journal
 with its structured fields; `systemctl reload` of a bad file keeps the running configuration;
-`kill -9` is followed by a restart with the same plan; SIGTERM -> exit takes at most 1 s (printed;
-the goal is 100 ms); TLS with the key handed over by LoadCredential= serves an https scrape.
+`kill -9` is followed by a restart with the same plan; SIGTERM -> exit takes at most 1 s besides
+the kernel's detach of the probes, which the daemon times and logs (at most 3 s in all; printed, the
+goal is 100 ms); TLS with the key handed over by LoadCredential= serves an https scrape.
 Printed: time to READY, exposure, stop time.
 
 usage: fleethost.py --suite bookworm|trixie --build-dir BUILD [--save DIR]
@@ -59,7 +60,7 @@ HOST_CHECKS = ["depends_resolve_clean_root", "plan_unit_equals_root", "bounding_
                "plan_after_kill"]
 VALUES = ["boot", "slowest_units", "install_s", "exec_to_ready_s", "exposure", "restart_s", "prometheus",
           "prometheus_ready_s", "prometheus_copies_s", "alert_journal_s", "kill9_running_again_s",
-          "kill9_exec_to_ready_s", "stop_ms", "stop_split_ms", "purge_s"]
+          "kill9_exec_to_ready_s", "stop_ms", "stop_detach_ms", "stop_split_ms", "purge_s"]
 # Structured fields of an alert's journal entry (daemon/alerts/alert_log.cpp), each present once.
 ALERT_FIELDS = ["MESSAGE", "PRIORITY", "COWWATCH_ALERT", "COWWATCH_ALERT_STATE", "COWWATCH_ALERT_SEVERITY",
                 "COWWATCH_ALERT_SCOPE", "COWWATCH_ALERT_SUBJECT", "COWWATCH_ALERT_VALUE",
@@ -344,8 +345,9 @@ def main():
         print("  %-22s %s" % (name, values.get(name, "-")))
     print("  %-22s %.0f s (whole VM run, TCG)" % ("vm_wall", wall))
     print("numbers %s: time to READY %s s (ExecStart -> READY=1), exposure %s (systemd-analyze security, "
-          "online), stop %s ms (SIGTERM -> exited)" % (args.suite, values.get("exec_to_ready_s", "-"),
-                                                       values.get("exposure", "-"), values.get("stop_ms", "-")))
+          "online), stop %s ms (SIGTERM -> exited; the kernel's detach %s ms of it)" % (
+              args.suite, values.get("exec_to_ready_s", "-"), values.get("exposure", "-"), values.get("stop_ms", "-"),
+              values.get("stop_detach_ms", "-")))
     for name in ("status_bad_config", "capabilities", "security"):
         if name in blocks:
             print("---- %s\n%s" % (name, blocks[name].rstrip()))

@@ -252,10 +252,15 @@ logged=$(journalctl -b -u $U -o json --no-pager | grep 'detaching and exiting' |
 stop_ms=$(awk -v a="$active_exit" -v l="${logged:-$active_exit}" -v b="$main_exit" \
   'BEGIN { s = (l + 0 < a + 0) ? l : a; printf "%.1f", (b - s) / 1e3 }')
 mark VALUE stop_ms "$stop_ms"
+# The daemon times its own detach ("probes detached in X ms"): the kernel's part of a stop, one
+# RCU-tasks wait per fentry target (docs/reliability.md), which TCG makes several times slower.
+detach_ms=$(journalctl -b -u $U -o cat --no-pager | sed -n 's/^probes detached in \([0-9.]*\) ms$/\1/p' | tail -1)
+rest_ms=$(awk -v s="$stop_ms" -v d="${detach_ms:-0}" 'BEGIN { printf "%.1f", s - d }')
+mark VALUE stop_detach_ms "${detach_ms:-none}"
 mark VALUE stop_split_ms "ActiveExit->logged $(awk -v a="$active_exit" -v b="$logged" 'BEGIN { printf "%.1f", (b - a) / 1e3 }'), logged->exited $(awk -v a="$logged" -v b="$main_exit" 'BEGIN { printf "%.1f", (b - a) / 1e3 }')"
 data journal_stop journalctl -b -u $U --no-pager -o short-monotonic -n 6
-verdict stop_time "SIGTERM (the earlier of ActiveExit and the daemon's log line) -> main process exited (ExecMainExit): $stop_ms ms with a keep-alive scrape connection open ('$(echo "$answer" | tr -d '\r')'); Result=$(prop Result), exit code $(prop ExecMainCode)/$(prop ExecMainStatus); fails only above 1000 ms" \
-  awk -v ms="$stop_ms" -v r="$(prop Result)" 'BEGIN { exit !(r == "success" && ms > 0 && ms <= 1000) }'
+verdict stop_time "SIGTERM (the earlier of ActiveExit and the daemon's log line) -> main process exited (ExecMainExit): $stop_ms ms, of which the kernel's detach ${detach_ms:-(not logged)} ms and the rest $rest_ms ms, with a keep-alive scrape connection open ('$(echo "$answer" | tr -d '\r')'); Result=$(prop Result), exit code $(prop ExecMainCode)/$(prop ExecMainStatus); fails when the rest is above 1000 ms or the whole above 3000 ms" \
+  awk -v ms="$stop_ms" -v rest="$rest_ms" -v d="$detach_ms" -v r="$(prop Result)" 'BEGIN { exit !(r == "success" && d != "" && ms > 0 && rest <= 1000 && ms <= 3000) }'
 
 # --- TLS with the key handed over by LoadCredential= (docs/deployment.md's recipe) ---
 install -d -m 0755 /etc/cowwatch/tls
