@@ -37,10 +37,18 @@ void log(Level level, const std::string& message) {
 
 void log_structured(Level level, const std::string& message,
                     const std::vector<std::pair<std::string, std::string>>& fields) {
+  // MESSAGE and PRIORITY among the fields replace the message and level given: a journal entry
+  // carries each once (twice, journalctl -o json shows an array and -p matches either).
+  auto own = [](const std::string& key) { return key == "MESSAGE" || key == "PRIORITY"; };
   if (under_journal()) {
     std::vector<std::string> lines;
-    lines.push_back("MESSAGE=" + message);
-    lines.push_back("PRIORITY=" + std::to_string(static_cast<int>(level)));
+    bool has_message = false, has_priority = false;
+    for (const auto& [k, v] : fields) {
+      has_message = has_message || k == "MESSAGE";
+      has_priority = has_priority || k == "PRIORITY";
+    }
+    if (!has_message) lines.push_back("MESSAGE=" + message);
+    if (!has_priority) lines.push_back("PRIORITY=" + std::to_string(static_cast<int>(level)));
     lines.push_back("SYSLOG_IDENTIFIER=cowwatchd");
     for (const auto& [k, v] : fields) lines.push_back(k + "=" + v);
     std::vector<struct iovec> iov;
@@ -48,7 +56,8 @@ void log_structured(Level level, const std::string& message,
     if (sd_journal_sendv(iov.data(), static_cast<int>(iov.size())) == 0) return;
   }
   std::string line = message;
-  for (const auto& [k, v] : fields) line += " " + k + "=" + v;
+  for (const auto& [k, v] : fields)
+    if (!own(k)) line += " " + k + "=" + v;
   log(level, line);
 }
 

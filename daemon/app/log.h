@@ -18,8 +18,9 @@ inline void log_warning(const std::string& m) { log(Level::kWarning, m); }
 inline void log_error(const std::string& m) { log(Level::kError, m); }
 inline void log_debug(const std::string& m) { log(Level::kDebug, m); }
 
-// A message with extra journal fields (KEY=value, keys upper-case). Without a journal, the fields
-// are appended to the line as key=value pairs.
+// A message with extra journal fields (KEY=value, keys upper-case). MESSAGE or PRIORITY among the
+// fields replace message and level in the journal entry. Without a journal, the other fields are
+// appended to the line (message, at level) as key=value pairs.
 void log_structured(Level level, const std::string& message,
                     const std::vector<std::pair<std::string, std::string>>& fields);
 

@@ -5,7 +5,7 @@ this machine, and the directives the deployment relies on present: in cowwatch.s
 cowwatch.socket beside it (the control socket: the configuration's default path, group
 cowwatch-cli, the group the package's sysusers.d file creates).
 
-usage: test_unit_security.py UNIT_FILE [MAX_EXPOSURE=2.5]
+usage: test_unit_security.py UNIT_FILE [MAX_EXPOSURE=2.0]
 """
 import os
 import re
@@ -18,7 +18,7 @@ from common import fail, require_tool, run  # noqa: E402
 
 REQUIRED = {
     "Type": "notify",
-    "ExecReload": "/bin/kill -HUP $MAINPID",
+    "ExecReload": "/bin/sh -c 'kill -HUP ${MAINPID}'",
     "ProtectSystem": "strict",
     "ProtectHome": "yes",
     "PrivateTmp": "yes",
@@ -91,7 +91,7 @@ def allowed_syscalls(analyze, filters):
 
 def main():
     unit = os.path.abspath(sys.argv[1])
-    budget = float(sys.argv[2]) if len(sys.argv) > 2 else 2.5
+    budget = float(sys.argv[2]) if len(sys.argv) > 2 else 2.0
     analyze = require_tool("systemd-analyze")
 
     found = directives(unit)

@@ -26,13 +26,16 @@ IMAGE_SIZE = "2G"
 
 # systemd as PID 1 (udev for the disks, dbus for systemctl's peers), bpftool for the leftover
 # check, and cowwatch's runtime libraries (libelf, libcivetweb and prometheus-cpp-core come with
-# these); no suite-specific names, so one list serves Debian 12 and 13.
+# these); prometheus scrapes the daemon in the guest, curl talks to both over HTTP(S) (and brings
+# libssl3, which civetweb loads for TLS); no suite-specific names, so one list serves Debian 12 and 13.
 PACKAGES = ["systemd", "systemd-sysv", "udev", "dbus", "bpftool", "libbpf1",
-            "libprometheus-cpp-pull1.0", "libsystemd0", "libcap-ng0"]
+            "libprometheus-cpp-pull1.0", "libsystemd0", "libcap-ng0", "prometheus", "curl"]
 
 # Timers and jobs that would only compete with the test for the one emulated CPU.
 MASKED = ["apt-daily.timer", "apt-daily-upgrade.timer", "dpkg-db-backup.timer", "e2scrub_reap.service",
           "e2scrub_all.timer", "fstrim.timer", "systemd-tmpfiles-clean.timer"]
+# Enabled by their packages, started by the checks only when needed (guest.sh configures it first).
+DISABLED = ["prometheus.service"]
 
 LAUNCHER = """#!/bin/sh
 # Unpack the payload disk and run its guest.sh; results go to the second serial port.
@@ -67,7 +70,7 @@ GUEST_FILES = {
 
 def cache_key(suite):
     recipe = {"suite": suite, "mirror": MIRROR, "packages": PACKAGES, "masked": MASKED,
-              "files": GUEST_FILES, "size": IMAGE_SIZE}
+              "disabled": DISABLED, "files": GUEST_FILES, "size": IMAGE_SIZE}
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:12]
 
 
@@ -87,6 +90,10 @@ def configure(root):
         os.symlink("/dev/null", path)
     wants = os.path.join(system, "multi-user.target.wants")
     os.makedirs(wants, exist_ok=True)
+    for unit in DISABLED:
+        path = os.path.join(wants, unit)
+        if os.path.lexists(path):
+            os.unlink(path)
     os.symlink("/etc/systemd/system/fleet-test.service", os.path.join(wants, "fleet-test.service"))
 
 
