@@ -103,16 +103,23 @@ static __always_inline void cw_read_page_state(unsigned long orig_pte, struct cw
 		f = &fc;
 	}
 	fflags = cw_copy_flags(f);
-	mapping = (unsigned long)((const struct folio *)f)->mapping;
-
-	st->refcount = ((const struct folio *)f)->_refcount.counter;
+	if (bpf_core_type_exists(struct folio)) {
+		mapping = (unsigned long)((const struct folio *)f)->mapping;
+		st->refcount = ((const struct folio *)f)->_refcount.counter;
+	} else { /* 5.10: the head page's own fields */
+		mapping = (unsigned long)((const struct page *)f)->mapping;
+		st->refcount = ((const struct page *)f)->_refcount.counter;
+	}
 	/* the page's own mappings: 6.12/7.2 folio_precise_page_mapcount() (fs/proc/internal.h),
 	 * 6.1 __page_mapcount() (mm/util.c:787) */
 	st->mapcount = ((const struct page *)&pc)->_mapcount.counter + 1;
 	if (large) {
 		struct cw_folio_counts c = {};
 
-		cw_folio_counts(&fc, &c);
+		if (bpf_core_type_exists(struct folio))
+			cw_folio_counts(&fc, &c);
+		else
+			cw_compound_counts(&fc, (const struct page *)folio, &c);
 		st->page_flags |= CW_PF_LARGE;
 		st->folio_order = cw_log2(c.nr);
 		st->mapcount += c.entire - (c.double_map ? 1 : 0);
