@@ -192,8 +192,11 @@ static __always_inline __u8 cw_copy_reason(const struct cw_page_state *st, bool 
 		return CW_REASON_SHARED;
 	if (st->page_flags & CW_PF_LARGE)
 		return cw_large_folio_reason(st);
-	/* a small folio: one reference for the mapping, one for the swap cache */
-	if (st->refcount > st->mapcount + ((st->page_flags & CW_PF_SWAPCACHE) ? 1 : 0))
+	/* a small folio: one reference for the mapping, one for the swap cache. Kernels without
+	 * PG_anon_exclusive (5.10) reuse only at page_count == 1 (do_wp_page, the 5.9 rule) and never
+	 * free the swap cache there: its reference is one more that blocks reuse. */
+	if (st->refcount > st->mapcount + ((st->page_flags & CW_PF_SWAPCACHE) &&
+					   bpf_core_enum_value_exists(enum pageflags, PG_anon_exclusive) ? 1 : 0))
 		return CW_REASON_EXTRA_REF;
 	return CW_REASON_OTHER;
 }

@@ -225,7 +225,9 @@ ROWS = [
     Row("softdirty", comm(REUSES, comm="wl_softdirty", path="exclusive"), N, hi=4, kernels=">=5.19", vm_only=True),
     # before 5.19 there is no PageAnonExclusive: 5.10 reuses an anon page when page_count == 1 and
     # page_mapcount == 1 (do_wp_page, the 5.9 rule), so every reuse takes the sole-reference path
-    Row("softdirty", comm(REUSES, comm="wl_softdirty", path="sole_ref"), N, hi=4, kernels="<5.19", vm_only=True),
+    Row("softdirty", comm(REUSES, comm="wl_softdirty", path="sole_ref"), N, lo=8, hi=4, kernels="<5.19", vm_only=True,
+        note="page_count == 1 is required, so a page still in an LRU batch is copied instead (the "
+             "LRU-drain race of cow_reuse; measured 510 once)"),
     Row("softdirty", comm(REUSES, comm="wl_softdirty", path="exclusive"), 0, kernels="<5.19", vm_only=True),
 
     # --- 9. fork + exec: the child is polled as wl_exec_child, then execs an image named
