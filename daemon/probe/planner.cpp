@@ -99,7 +99,7 @@ Realization make_plan(KernelProbe& k, const PlannerOptions& options) {
   if (!k.has_vmlinux_btf()) missing = "no vmlinux BTF at /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF=y)";
   else if (!k.has_feature(Feature::kRingbuf)) missing = std::string(feature_name(Feature::kRingbuf)) + " missing";
   if (!missing.empty()) {
-    out.unsupported = "this kernel (" + out.plan.kernel_release + ") cannot be observed: " + missing;
+    out.unsupported = "unsupported kernel " + out.plan.kernel_release + ": " + missing;
     for (auto& hp : out.plan.hooks) {
       hp.ladder.push_back({Strategy::kUnavailable, "", false, missing});
       hp.accuracy = "unavailable: reports nothing on this kernel";

@@ -430,7 +430,7 @@ TEST(Planner, KernelWithoutBtfOrRingbufIsUnsupportedInOneLine) {
   FakeKernel k = debian_510();
   k.missing.insert(Feature::kRingbuf);
   Realization r = make_plan(k, {});
-  EXPECT_EQ(r.unsupported, "this kernel (5.10.0-43-cloud-amd64) cannot be observed: ring buffer maps (5.8+) missing");
+  EXPECT_EQ(r.unsupported, "unsupported kernel 5.10.0-43-cloud-amd64: ring buffer maps (5.8+) missing");
   EXPECT_TRUE(r.attachments.empty());
   for (const auto& hp : r.plan.hooks) EXPECT_EQ(hp.strategy, Strategy::kUnavailable);
   k.vmlinux_btf = false;
