@@ -225,9 +225,14 @@ ROWS = [
     Row("softdirty", comm(REUSES, comm="wl_softdirty", path="exclusive"), N, hi=4, kernels=">=5.19", vm_only=True),
     # before 5.19 there is no PageAnonExclusive: 5.10 reuses an anon page when page_count == 1 and
     # page_mapcount == 1 (do_wp_page, the 5.9 rule), so every reuse takes the sole-reference path
-    Row("softdirty", comm(REUSES, comm="wl_softdirty", path="sole_ref"), N, lo=8, hi=4, kernels="<5.19", vm_only=True,
-        note="page_count == 1 is required, so a page still in an LRU batch is copied instead (the "
-             "LRU-drain race of cow_reuse; measured 510 once)"),
+    # ... and page_count == 1 is required: the last N % PAGEVEC_SIZE (15) pages the workload faulted
+    # in still sit in this CPU's LRU-add pagevec, which holds a reference (5.10 mm/swap.c
+    # lru_cache_add), so they are copied, reason extra_ref (measured 510 reuses in both runs; a
+    # pagevec drained by other activity would give up to N)
+    Row("softdirty", comm(REUSES, comm="wl_softdirty", path="sole_ref"), N - N % 15, hi=N % 15 + 4, kernels="<5.19",
+        vm_only=True),
+    Row("softdirty", comm(COPIES, comm="wl_softdirty", reason="extra_ref"), N % 15, lo=N % 15, hi=8,
+        kernels="<5.19", vm_only=True, note="+ the process's own stack/data noise: measured 6"),
     Row("softdirty", comm(REUSES, comm="wl_softdirty", path="exclusive"), 0, kernels="<5.19", vm_only=True),
 
     # --- 9. fork + exec: the child is polled as wl_exec_child, then execs an image named
