@@ -27,8 +27,30 @@ struct {
 
 __u64 cw_move_seq;
 
-SEC("?raw_tp/cgroup_attach_task")
-int BPF_PROG(cw_cgroup_attach_task, struct cgroup *dst, const char *path, struct task_struct *task)
+/* Kernels without atomic fetch-and-add (before 5.12; 5.10 refuses the instruction in any program
+ * that holds it): a per-CPU counter with the CPU in the top bits is as unique. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} cw_move_seq_cpu SEC(".maps");
+
+static __always_inline __u64 cw_next_move_seq(bool fetch)
+{
+	__u32 zero = 0;
+	__u64 *n;
+
+	if (fetch)
+		return __sync_fetch_and_add(&cw_move_seq, 1) + 1;
+	n = bpf_map_lookup_elem(&cw_move_seq_cpu, &zero);
+	if (!n)
+		return 0;
+	*n += 1;
+	return ((__u64)(bpf_get_smp_processor_id() + 1) << 40) | (*n & ((1ULL << 40) - 1));
+}
+
+static __always_inline int cw_cgroup_attach(struct cgroup *dst, struct task_struct *task, bool fetch)
 {
 	struct cw_counters *proc;
 	struct cw_proc_key key;
@@ -46,8 +68,8 @@ int BPF_PROG(cw_cgroup_attach_task, struct cgroup *dst, const char *path, struct
 		old_id = proc->cgroup_id;
 		if (old_id == new_id)
 			return 0;
-		seq = __sync_fetch_and_add(&cw_move_seq, 1) + 1;
-		if (bpf_map_update_elem(&cw_moves, &seq, proc, BPF_NOEXIST))
+		seq = cw_next_move_seq(fetch);
+		if (!seq || bpf_map_update_elem(&cw_moves, &seq, proc, BPF_NOEXIST))
 			seq = 0;
 		proc->cgroup_id = new_id;
 	}
@@ -69,6 +91,18 @@ int BPF_PROG(cw_cgroup_attach_task, struct cgroup *dst, const char *path, struct
 	BPF_CORE_READ_STR_INTO(&e->comm, task, comm);
 	cw_submit(e, true);
 	return 0;
+}
+
+SEC("?raw_tp/cgroup_attach_task")
+int BPF_PROG(cw_cgroup_attach_task, struct cgroup *dst, const char *path, struct task_struct *task)
+{
+	return cw_cgroup_attach(dst, task, true);
+}
+
+SEC("?raw_tp/cgroup_attach_task")
+int BPF_PROG(cw_cgroup_attach_task_nofetch, struct cgroup *dst, const char *path, struct task_struct *task)
+{
+	return cw_cgroup_attach(dst, task, false);
 }
 
 #endif /* COWWATCH_CGROUP_MOVE_BPF_H */

@@ -36,6 +36,25 @@ struct obj_cgroup___root { bool is_root; } __attribute__((preserve_access_index)
 /* mm->flags: unsigned long until mm_flags_t (7.2, host 6.18). */
 struct mm_struct___flagsarr { mm_flags_t flags; } __attribute__((preserve_access_index));
 
+/*
+ * 5.10 (no struct folio, bpf_core_type_exists() false): a compound page's own fields live in its
+ * tail pages (5.10 mm_types.h: compound_order and compound_mapcount in the first,
+ * hpage_pinned_refcount in the second), and the memcg is page->mem_cgroup.
+ */
+struct page___510 {
+	unsigned char compound_order;
+	atomic_t compound_mapcount;
+	atomic_t hpage_pinned_refcount;
+	struct mem_cgroup *mem_cgroup;
+} __attribute__((preserve_access_index));
+/* 5.10: mm->has_pinned (atomic_t) says a FOLL_PIN ever pinned a page of this mm; MMF_HAS_PINNED
+ * replaced it later (bit 27 was MMF_MULTIPROCESS on 5.10). */
+struct mm_struct___510 { atomic_t has_pinned; } __attribute__((preserve_access_index));
+
+/* vm_fault->flags: unsigned int before enum fault_flag (5.19; 5.10 had #defines), which CO-RE
+ * does not match with an enum. */
+struct vm_fault___510 { unsigned int flags; } __attribute__((preserve_access_index));
+
 /* MMF_HAS_PINNED: #define 27 in 6.1 (sched/coredump.h) through 7.2 (mm_types.h); not in BTF. */
 #define CW_MMF_HAS_PINNED 27
 /* GUP_PIN_COUNTING_BIAS (include/linux/mm.h), unchanged since 5.7. */
@@ -94,6 +113,8 @@ static __always_inline unsigned long cw_copy_flags(const struct cw_page_copy *c)
 
 static __always_inline unsigned long cw_folio_flags(const struct folio *folio)
 {
+	if (!bpf_core_type_exists(struct folio))
+		return BPF_CORE_READ((const struct page *)folio, flags);
 	if (bpf_core_field_exists(((struct folio___memdesc *)0)->flags))
 		return BPF_CORE_READ((struct folio___memdesc *)folio, flags.f);
 	return BPF_CORE_READ(folio, flags);
@@ -123,6 +144,13 @@ static __always_inline const struct folio *cw_copy_folio(const struct page *page
 
 static __always_inline unsigned int cw_folio_nr_pages(const struct folio *folio)
 {
+	if (!bpf_core_type_exists(struct folio)) { /* 5.10: a head page's order is in its first tail */
+		const struct page *head = (const struct page *)folio;
+
+		if (!cw_test_bit(BPF_CORE_READ(head, flags), bpf_core_enum_value(enum pageflags, PG_head)))
+			return 1;
+		return 1U << (BPF_CORE_READ((const struct page___510 *)(head + 1), compound_order) & 31);
+	}
 	if (bpf_core_field_exists(((struct folio___nr *)0)->_nr_pages))
 		return BPF_CORE_READ((struct folio___nr *)folio, _nr_pages);
 	if (bpf_core_field_exists(folio->_folio_nr_pages))
@@ -173,6 +201,34 @@ static __always_inline void cw_folio_counts(const struct cw_folio_copy *c, struc
 		fc->mm_shared = cw_test_bit(((const struct folio___mmid *)c)->_mm_ids, CW_MM_IDS_SHARED_BIT);
 	if (bpf_core_enum_value_exists(enum pageflags, PG_double_map))
 		fc->double_map = cw_test_bit(f->_flags_1, bpf_core_enum_value(enum pageflags, PG_double_map));
+}
+
+/* Fields read from a folio pointer; where struct folio does not exist (5.10) the pointer is the
+ * head struct page, whose first fields are the folio's. */
+#define CW_FOLIO_READ(folio, field) \
+	(bpf_core_type_exists(struct folio) ? BPF_CORE_READ((const struct folio *)(folio), field) \
+					     : BPF_CORE_READ((const struct page *)(folio), field))
+
+/* A compound page's counts from its head and first tail page (cw_folio_copy) on 5.10; the pin
+ * count sits in the second tail page and is read on its own (5.10 compound_pincount_ptr()). */
+static __always_inline void cw_compound_counts(const struct cw_folio_copy *c, const struct page *head,
+					       struct cw_folio_counts *fc)
+{
+	const struct page___510 *p1 = (const struct page___510 *)((const char *)c + bpf_core_type_size(struct page));
+	const struct page *t1 = (const struct page *)((const char *)c + bpf_core_type_size(struct page));
+	unsigned int order = p1->compound_order & 31;
+	int pin = 0;
+
+	fc->nr = 1U << order;
+	fc->large = -1;
+	fc->entire = p1->compound_mapcount.counter + 1;
+	if (order > 1)
+		bpf_probe_read_kernel(&pin, sizeof(pin),
+				      (const char *)head + 2 * bpf_core_type_size(struct page) +
+					      bpf_core_field_offset(struct page___510, hpage_pinned_refcount));
+	fc->pincount = pin;
+	if (bpf_core_enum_value_exists(enum pageflags, PG_double_map))
+		fc->double_map = cw_test_bit(t1->flags, bpf_core_enum_value(enum pageflags, PG_double_map));
 }
 
 static __always_inline unsigned long cw_mm_flags(const struct mm_struct *mm)

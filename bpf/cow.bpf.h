@@ -36,7 +36,9 @@ struct {
 
 /*
  * Fallback for kernels whose task storage refuses to create entries in this context (measured:
- * 7.2 returns NULL at do_wp_page entry). Keyed by thread id; an entry lives for one fault.
+ * 7.2 returns NULL at do_wp_page entry), and the only stash on kernels without task storage
+ * (5.10: the loader does not create cw_wp_stash_map there). Keyed by thread id; an entry lives for
+ * one fault.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH); /* a missed exit cannot leak an entry for good */
@@ -52,10 +54,12 @@ static __always_inline struct cw_wp_stash *cw_stash(bool create)
 	struct cw_wp_stash *s;
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 
-	s = bpf_task_storage_get(&cw_wp_stash_map, bpf_get_current_task_btf(), 0,
-				 create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
-	if (s)
-		return s;
+	if (cw_cfg.task_storage) {
+		s = bpf_task_storage_get(&cw_wp_stash_map, bpf_get_current_task_btf(), 0,
+					 create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+		if (s)
+			return s;
+	}
 	s = bpf_map_lookup_elem(&cw_wp_stash_hash, &tid);
 	if (s || !create)
 		return s;
@@ -96,11 +100,15 @@ static __always_inline void cw_wp_entry(const struct vm_fault *vmf, bool btf)
 static __always_inline bool cw_fault_owner(const struct vm_fault *vmf, bool btf, struct cw_proc_key *key,
 					   char *comm, bool *have_comm)
 {
-	const struct task_struct *cur = (const struct task_struct *)bpf_get_current_task_btf();
 	const struct mm_struct *mm = CW_READ(btf, vmf, vma, vm_mm);
 	const struct task_struct *owner;
+	bool own;
 
-	if (cur->mm == mm) {
+	if (cw_cfg.task_btf)
+		own = ((const struct task_struct *)bpf_get_current_task_btf())->mm == mm;
+	else
+		own = BPF_CORE_READ((const struct task_struct *)bpf_get_current_task(), mm) == mm;
+	if (own) {
 		cw_current_key(key);
 		*have_comm = true;
 		return false;
@@ -162,7 +170,10 @@ static __always_inline void cw_wp_exit(const struct vm_fault *vmf, bool btf)
 		cw_drop(CW_DROP_STASH_MISS);
 	}
 
-	flags = CW_READ(btf, vmf, flags);
+	if (bpf_core_field_exists(((struct vm_fault___510 *)0)->flags))
+		flags = CW_READ(btf, (const struct vm_fault___510 *)vmf, flags);
+	else
+		flags = CW_READ(btf, vmf, flags);
 	unshare = bpf_core_enum_value_exists(enum fault_flag, FAULT_FLAG_UNSHARE) &&
 		  (flags & bpf_core_enum_value(enum fault_flag, FAULT_FLAG_UNSHARE));
 	ff = unshare ? CW_FF_UNSHARE : CW_FF_WRITE;

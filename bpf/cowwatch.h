@@ -180,6 +180,14 @@ struct cw_bpf_config {
 	__u32 wake_bytes;	/* a record that leaves this much unread in the detail ring wakes
 				   the reader (0: never; else the timer drain alone) */
 	__u32 ctl_wake_bytes;	/* the same for the control ring */
+	/* Kernel features some programs use, probed by the loader (0 on kernels before 5.11/5.17,
+	 * e.g. 5.10): the programs then take the branch that does without (dead branches are never
+	 * verified, so a helper the kernel does not know is never seen by its verifier). */
+	__u32 task_storage;	/* 1: task storage maps exist (5.11+); 0: stash in tid-keyed hashes */
+	__u32 task_btf;		/* 1: bpf_get_current_task_btf() (5.11+); 0: bpf_get_current_task()
+				   and probe reads */
+	__u32 swap_ret_arg;	/* fexit swap hook: 0 bpf_get_func_ret() (5.17+); N: the return value
+				   is the context's argument N (the function's N parameters first) */
 };
 
 #endif /* COWWATCH_H */

@@ -119,7 +119,10 @@ int BPF_PROG(cw_sched_process_fork, struct task_struct *parent, struct task_stru
 
 	mm = BPF_CORE_READ(parent, mm);
 	if (mm) {
-		has_pinned = cw_test_bit(cw_mm_flags(mm), CW_MMF_HAS_PINNED);
+		if (bpf_core_field_exists(((struct mm_struct___510 *)0)->has_pinned))
+			has_pinned = BPF_CORE_READ((struct mm_struct___510 *)mm, has_pinned.counter) != 0;
+		else
+			has_pinned = cw_test_bit(cw_mm_flags(mm), CW_MMF_HAS_PINNED);
 		pinned_vm = BPF_CORE_READ(mm, pinned_vm.counter);
 	}
 	host = cw_host_counters();

@@ -10,6 +10,8 @@
 const volatile struct cw_bpf_config cw_cfg = {
 	.event_mode = 0,
 	.sample_every = 1000,
+	.task_storage = 1,
+	.task_btf = 1,
 };
 
 /* Host totals: exact, one slot per CPU, no locks. */
@@ -103,9 +105,14 @@ static __always_inline void cw_task_key(const struct task_struct *task, struct c
 	key->start_ns = BPF_CORE_READ(task, group_leader, start_time);
 }
 
-/* Identity of the current thread group: BTF-typed loads, no helper calls (any program type). */
+/* Identity of the current thread group: BTF-typed loads, no helper calls (any program type);
+ * without bpf_get_current_task_btf() (before 5.11), bpf_get_current_task() and probe reads. */
 static __always_inline void cw_current_key(struct cw_proc_key *key)
 {
+	if (!cw_cfg.task_btf) {
+		cw_task_key((const struct task_struct *)bpf_get_current_task(), key);
+		return;
+	}
 	const struct task_struct *cur = (const struct task_struct *)bpf_get_current_task_btf();
 
 	key->tgid = cur->tgid;
@@ -123,6 +130,12 @@ static __always_inline void cw_current_key(struct cw_proc_key *key)
  */
 static __always_inline void cw_note_comm(struct cw_counters *proc)
 {
+	if (!cw_cfg.task_btf) { /* before 5.11: probe reads */
+		const struct task_struct *t = (const struct task_struct *)bpf_get_current_task();
+
+		BPF_CORE_READ_INTO(&proc->comm, t, group_leader, comm);
+		return;
+	}
 	const struct task_struct *cur = (const struct task_struct *)bpf_get_current_task_btf();
 	const __u64 *name = (const __u64 *)cur->group_leader->comm;
 	__u64 *dst = (__u64 *)proc->comm;

@@ -28,7 +28,7 @@ static __always_inline __u64 cw_task_cgroup_id(const struct task_struct *task)
 /* A task of the process owning an anonymous folio (see above), or NULL. */
 static __always_inline struct task_struct *cw_folio_owner(const struct folio *folio)
 {
-	unsigned long mapping = (unsigned long)BPF_CORE_READ(folio, mapping);
+	unsigned long mapping = (unsigned long)CW_FOLIO_READ(folio, mapping);
 	const struct anon_vma *av = (const struct anon_vma *)(mapping & ~CW_MAPPING_FLAGS);
 	const struct anon_vma_chain *avc;
 	const struct rb_node *leftmost;
@@ -50,9 +50,15 @@ static __always_inline struct task_struct *cw_folio_owner(const struct folio *fo
 /* cgroup v2 id of the memcg the folio is charged to; 0 when uncharged. */
 static __always_inline __u64 cw_folio_memcg_id(const struct folio *folio)
 {
-	unsigned long data = BPF_CORE_READ(folio, memcg_data) & ~CW_MEMCG_DATA_FLAGS;
-	const struct mem_cgroup *memcg = (const struct mem_cgroup *)data;
+	unsigned long data;
+	const struct mem_cgroup *memcg;
 
+	if (!bpf_core_type_exists(struct folio)) /* 5.10: page->mem_cgroup */
+		data = (unsigned long)BPF_CORE_READ((const struct page___510 *)folio, mem_cgroup);
+	else
+		data = BPF_CORE_READ(folio, memcg_data);
+	data &= ~CW_MEMCG_DATA_FLAGS;
+	memcg = (const struct mem_cgroup *)data;
 	if (data && bpf_core_field_exists(((struct obj_cgroup___root *)0)->is_root))
 		memcg = BPF_CORE_READ((const struct obj_cgroup *)data, memcg);
 	if (!memcg)

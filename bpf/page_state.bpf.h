@@ -103,16 +103,23 @@ static __always_inline void cw_read_page_state(unsigned long orig_pte, struct cw
 		f = &fc;
 	}
 	fflags = cw_copy_flags(f);
-	mapping = (unsigned long)((const struct folio *)f)->mapping;
-
-	st->refcount = ((const struct folio *)f)->_refcount.counter;
+	if (bpf_core_type_exists(struct folio)) {
+		mapping = (unsigned long)((const struct folio *)f)->mapping;
+		st->refcount = ((const struct folio *)f)->_refcount.counter;
+	} else { /* 5.10: the head page's own fields */
+		mapping = (unsigned long)((const struct page *)f)->mapping;
+		st->refcount = ((const struct page *)f)->_refcount.counter;
+	}
 	/* the page's own mappings: 6.12/7.2 folio_precise_page_mapcount() (fs/proc/internal.h),
 	 * 6.1 __page_mapcount() (mm/util.c:787) */
 	st->mapcount = ((const struct page *)&pc)->_mapcount.counter + 1;
 	if (large) {
 		struct cw_folio_counts c = {};
 
-		cw_folio_counts(&fc, &c);
+		if (bpf_core_type_exists(struct folio))
+			cw_folio_counts(&fc, &c);
+		else
+			cw_compound_counts(&fc, (const struct page *)folio, &c);
 		st->page_flags |= CW_PF_LARGE;
 		st->folio_order = cw_log2(c.nr);
 		st->mapcount += c.entire - (c.double_map ? 1 : 0);
@@ -185,8 +192,11 @@ static __always_inline __u8 cw_copy_reason(const struct cw_page_state *st, bool 
 		return CW_REASON_SHARED;
 	if (st->page_flags & CW_PF_LARGE)
 		return cw_large_folio_reason(st);
-	/* a small folio: one reference for the mapping, one for the swap cache */
-	if (st->refcount > st->mapcount + ((st->page_flags & CW_PF_SWAPCACHE) ? 1 : 0))
+	/* a small folio: one reference for the mapping, one for the swap cache. Kernels without
+	 * PG_anon_exclusive (5.10) reuse only at page_count == 1 (do_wp_page, the 5.9 rule) and never
+	 * free the swap cache there: its reference is one more that blocks reuse. */
+	if (st->refcount > st->mapcount + ((st->page_flags & CW_PF_SWAPCACHE) &&
+					   bpf_core_enum_value_exists(enum pageflags, PG_anon_exclusive) ? 1 : 0))
 		return CW_REASON_EXTRA_REF;
 	return CW_REASON_OTHER;
 }

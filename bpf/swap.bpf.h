@@ -28,11 +28,39 @@ struct {
 	__type(value, __u64);
 } cw_swap_stash SEC(".maps");
 
+/* The same keyed by thread id, where task storage does not exist (5.10; not created elsewhere). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u64);
+} cw_swap_stash_hash SEC(".maps");
+
+static __always_inline __u64 *cw_swap_slot(bool create)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 zero = 0;
+
+	if (cw_cfg.task_storage)
+		return bpf_task_storage_get(&cw_swap_stash, bpf_get_current_task_btf(), 0,
+					    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	if (create)
+		bpf_map_update_elem(&cw_swap_stash_hash, &tid, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&cw_swap_stash_hash, &tid);
+}
+
+/* page_maybe_dma_pinned(): a large folio's pin count (5.10: a compound page of order > 1, in its
+ * second tail page), else the GUP_PIN_COUNTING_BIAS references. */
 static __always_inline bool cw_folio_maybe_pinned(const struct folio *folio)
 {
-	if (cw_test_bit(cw_folio_flags(folio), bpf_core_enum_value(enum pageflags, PG_head)))
+	bool head = cw_test_bit(cw_folio_flags(folio), bpf_core_enum_value(enum pageflags, PG_head));
+
+	if (head && bpf_core_type_exists(struct folio))
 		return BPF_CORE_READ(folio, _pincount.counter) > 0;
-	return BPF_CORE_READ(folio, _refcount.counter) >= CW_GUP_PIN_COUNTING_BIAS;
+	if (head && cw_folio_nr_pages(folio) > 2)
+		return BPF_CORE_READ((const struct page___510 *)((const struct page *)folio + 2),
+				     hpage_pinned_refcount.counter) > 0;
+	return CW_FOLIO_READ(folio, _refcount.counter) >= CW_GUP_PIN_COUNTING_BIAS;
 }
 
 static __always_inline void cw_swap_done(const struct folio *folio, long ret)
@@ -78,20 +106,31 @@ static __always_inline void cw_swap_done(const struct folio *folio, long ret)
 	} else {
 		bpf_get_current_comm(e->comm, sizeof(e->comm));
 	}
-	e->refcount = BPF_CORE_READ(folio, _refcount.counter);
+	e->refcount = CW_FOLIO_READ(folio, _refcount.counter);
 	e->folio_order = cw_log2(cw_folio_nr_pages(folio));
 	e->page_flags = pinned ? CW_PF_MAYBE_PINNED : 0;
 	e->anomaly = pinned;
 	cw_submit(e, pinned);
 }
 
-/* Rung: fexit on add_to_swap or folio_alloc_swap (the loader sets the target and ret semantics). */
+/*
+ * Rung: fexit on add_to_swap or folio_alloc_swap (the loader sets the target and ret semantics).
+ * Without bpf_get_func_ret() (before 5.17) the return value follows the function's arguments in
+ * the context (cw_cfg.swap_ret_arg: 1 for 5.10's int add_to_swap(struct page *)).
+ */
 SEC("?fexit/add_to_swap")
 int BPF_PROG(cw_fexit_swap_add, struct folio *folio)
 {
 	long ret = 0;
 
-	bpf_get_func_ret(ctx, (__u64 *)&ret);
+	if (cw_cfg.swap_ret_arg == 0)
+		bpf_get_func_ret(ctx, (__u64 *)&ret);
+	else if (cw_cfg.swap_ret_arg == 1)
+		ret = (long)ctx[1];
+	else if (cw_cfg.swap_ret_arg == 2)
+		ret = (long)ctx[2];
+	else
+		return 0;
 	cw_swap_done(folio, ret);
 	return 0;
 }
@@ -100,8 +139,7 @@ int BPF_PROG(cw_fexit_swap_add, struct folio *folio)
 SEC("?kprobe")
 int BPF_KPROBE(cw_kprobe_swap_add, struct folio *folio)
 {
-	__u64 *slot = bpf_task_storage_get(&cw_swap_stash, bpf_get_current_task_btf(), 0,
-					   BPF_LOCAL_STORAGE_GET_F_CREATE);
+	__u64 *slot = cw_swap_slot(true);
 
 	if (slot)
 		*slot = (__u64)folio;
@@ -111,7 +149,7 @@ int BPF_KPROBE(cw_kprobe_swap_add, struct folio *folio)
 SEC("?kretprobe")
 int BPF_KRETPROBE(cw_kretprobe_swap_add, long ret)
 {
-	__u64 *slot = bpf_task_storage_get(&cw_swap_stash, bpf_get_current_task_btf(), 0, 0);
+	__u64 *slot = cw_swap_slot(false);
 	const struct folio *folio;
 
 	if (!slot || !*slot)
@@ -171,6 +209,19 @@ struct {
 	__type(value, struct cw_walk_pos);
 } cw_walk_scratch SEC(".maps");
 
+/* One folio of the list: counted when reclaim keeps it for being maybe pinned. */
+static __always_inline void cw_walk_check(const struct cw_walk *w, struct cw_walk_pos *p, const struct folio *folio)
+{
+	unsigned long mapping = (unsigned long)CW_FOLIO_READ(folio, mapping);
+	unsigned long fflags = cw_folio_flags(folio);
+
+	if ((mapping & CW_MAPPING_FLAGS) == CW_MAPPING_ANON && cw_test_bit(fflags, w->pg_swapbacked) &&
+	    !cw_test_bit(fflags, w->pg_swapcache) && cw_folio_maybe_pinned(folio)) {
+		p->pinned++;
+		cw_skip_for_owner(folio, p);
+	}
+}
+
 /* bpf_loop callback: one folio of the list; returns 1 to stop at the list head. */
 static long cw_walk_one(__u32 index, void *ctx)
 {
@@ -179,7 +230,6 @@ static long cw_walk_one(__u32 index, void *ctx)
 	struct cw_walk_pos *p = bpf_map_lookup_elem(&cw_walk_scratch, &zero);
 	struct list_head *pos;
 	const struct folio *folio;
-	unsigned long mapping, fflags;
 
 	if (!p)
 		return 1;
@@ -187,18 +237,44 @@ static long cw_walk_one(__u32 index, void *ctx)
 	if (!pos || pos == w->head)
 		return 1;
 	folio = (const struct folio *)((unsigned long)pos - w->lru_off);
-	mapping = (unsigned long)BPF_CORE_READ(folio, mapping);
-	fflags = cw_folio_flags(folio);
-	if ((mapping & CW_MAPPING_FLAGS) == CW_MAPPING_ANON && cw_test_bit(fflags, w->pg_swapbacked) &&
-	    !cw_test_bit(fflags, w->pg_swapcache) && cw_folio_maybe_pinned(folio)) {
-		p->pinned++;
-		cw_skip_for_owner(folio, p);
-	}
+	cw_walk_check(w, p, folio);
 	p->pos = BPF_CORE_READ(pos, next);
 	return 0;
 }
 
-static __always_inline void cw_reclaim_list(struct list_head *head)
+/* Without bpf_loop (before 5.17): a bounded loop (5.3+), which the verifier walks iteration by
+ * iteration, so it is shorter than the bpf_loop walk: a longer list is walked this far only.
+ * 5.10 hands shrink_page_list SWAP_CLUSTER_MAX (32) pages at a time from kswapd and direct
+ * reclaim, and at most one page table's (512) from MADV_PAGEOUT (mm/madvise.c, mm/vmscan.c). */
+#define CW_MAX_RECLAIM_WALK_BOUNDED 1024
+
+/* One page of the bounded walk: a global function, so the verifier checks it once rather than in
+ * every iteration (whose branches would exceed 5.10's 8192-jump limit long before 1024). */
+__noinline int cw_walk_page(__u64 folio, __u32 pg_swapbacked, __u32 pg_swapcache)
+{
+	__u32 zero = 0;
+	struct cw_walk_pos *p = bpf_map_lookup_elem(&cw_walk_scratch, &zero);
+	struct cw_walk w = {.pg_swapbacked = pg_swapbacked, .pg_swapcache = pg_swapcache};
+
+	if (!p)
+		return 0;
+	cw_walk_check(&w, p, (const struct folio *)folio);
+	return 0;
+}
+
+static __always_inline void cw_walk_bounded(const struct cw_walk *w, struct cw_walk_pos *p)
+{
+	struct list_head *pos = p->pos;
+
+	for (int i = 0; i < CW_MAX_RECLAIM_WALK_BOUNDED; i++) {
+		if (!pos || pos == w->head)
+			return;
+		cw_walk_page((unsigned long)pos - w->lru_off, w->pg_swapbacked, w->pg_swapcache);
+		pos = BPF_CORE_READ(pos, next);
+	}
+}
+
+static __always_inline void cw_reclaim_list(struct list_head *head, bool bounded)
 {
 	struct task_struct *owner;
 	const struct folio *first;
@@ -206,7 +282,8 @@ static __always_inline void cw_reclaim_list(struct list_head *head)
 	struct cw_event *e;
 	struct cw_walk w = {
 		.head = head,
-		.lru_off = bpf_core_field_offset(struct folio, lru),
+		.lru_off = bpf_core_type_exists(struct folio) ? bpf_core_field_offset(struct folio, lru)
+							      : bpf_core_field_offset(struct page, lru),
 		.pg_swapbacked = bpf_core_enum_value(enum pageflags, PG_swapbacked),
 		.pg_swapcache = bpf_core_enum_value(enum pageflags, PG_swapcache),
 	};
@@ -217,7 +294,10 @@ static __always_inline void cw_reclaim_list(struct list_head *head)
 		return;
 	__builtin_memset(p, 0, sizeof(*p));
 	p->pos = BPF_CORE_READ(head, next);
-	bpf_loop(CW_MAX_RECLAIM_WALK, cw_walk_one, &w, 0);
+	if (bounded)
+		cw_walk_bounded(&w, p);
+	else
+		bpf_loop(CW_MAX_RECLAIM_WALK, cw_walk_one, &w, 0);
 	pinned = p->pinned;
 	if (!pinned)
 		return;
@@ -252,14 +332,31 @@ static __always_inline void cw_reclaim_list(struct list_head *head)
 SEC("?fentry/shrink_folio_list")
 int BPF_PROG(cw_fentry_shrink_folio_list, struct list_head *folio_list)
 {
-	cw_reclaim_list(folio_list);
+	cw_reclaim_list(folio_list, false);
 	return 0;
 }
 
 SEC("?kprobe")
 int BPF_KPROBE(cw_kprobe_shrink_folio_list, struct list_head *folio_list)
 {
-	cw_reclaim_list(folio_list);
+	cw_reclaim_list(folio_list, false);
+	return 0;
+}
+
+/* The same walk without bpf_loop (separate programs: a bpf_loop callback is a subprogram that
+ * kernels before 5.13 reject even where the call is never reached), for shrink_page_list (5.10,
+ * struct page list) or shrink_folio_list. */
+SEC("?fentry/shrink_page_list")
+int BPF_PROG(cw_fentry_shrink_list_bounded, struct list_head *list)
+{
+	cw_reclaim_list(list, true);
+	return 0;
+}
+
+SEC("?kprobe")
+int BPF_KPROBE(cw_kprobe_shrink_list_bounded, struct list_head *list)
+{
+	cw_reclaim_list(list, true);
 	return 0;
 }
 

@@ -53,6 +53,7 @@ struct page {
 	struct address_space *mapping;
 	atomic_t _mapcount;
 	atomic_t _refcount;
+	struct list_head lru;		/* read only where struct folio does not exist (5.10) */
 };
 
 struct folio {

@@ -28,7 +28,9 @@ bool take_activation_socket(int* fd, std::string* error);
 // when the process holds CAP_SETPCAP (root does; the systemd unit does not grant it, so there the
 // bounding set keeps the unit's CapabilityBoundingSet=, which NoNewPrivileges makes unusable).
 // Called after the probes are attached and the sockets bound: reading maps and rings through open
-// fds, /proc and /sys/fs/cgroup needs none. Returns false with *error when the kernel refused.
+// fds, /proc and /sys/fs/cgroup needs none, except on kernels that check every bpf() call for
+// CAP_BPF (5.10 with kernel.unprivileged_bpf_disabled set): there CAP_BPF alone stays effective.
+// Returns false with *error when the kernel refused.
 bool drop_all_capabilities(std::string* error);
 
 // A capability line of /proc/self/status ("CapEff", "CapBnd") as the kernel reports it (hex), for

@@ -13,8 +13,9 @@ static_assert(sizeof(cw_proc_key) == 16 && offsetof(cw_proc_key, start_ns) == 8)
 static_assert(sizeof(cw_counters) == 8 * (CW_C_COUNT + 1) + CW_COMM_LEN);
 static_assert(offsetof(cw_counters, cgroup_id) == 8 * CW_C_COUNT);
 static_assert(offsetof(cw_counters, comm) == 8 * (CW_C_COUNT + 1));
-static_assert(sizeof(cw_bpf_config) == 36);
+static_assert(sizeof(cw_bpf_config) == 48);
 static_assert(offsetof(cw_bpf_config, wake_bytes) == 28 && offsetof(cw_bpf_config, ctl_wake_bytes) == 32);
+static_assert(offsetof(cw_bpf_config, task_storage) == 36 && offsetof(cw_bpf_config, swap_ret_arg) == 44);
 static_assert(sizeof(cw_event) == 96);
 static_assert(offsetof(cw_event, ts_ns) == 0 && offsetof(cw_event, start_ns) == 8);
 static_assert(offsetof(cw_event, cgroup_id) == 16 && offsetof(cw_event, address) == 24);

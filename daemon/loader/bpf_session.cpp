@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <vector>
 
@@ -41,6 +42,7 @@ class BpfSession final : public KernelSession {
   ~BpfSession() override { close(); }
 
   bool start(const KernelOptions& options, std::string* error) {
+    capture_libbpf_messages();
     bool ok = load_planned(options, error);
     // Probing built large short-lived indexes (every text symbol of /proc/kallsyms, the vmlinux
     // BTF): ~20 MiB of heap that is free now but scattered between long-lived allocations, so
@@ -57,6 +59,10 @@ class BpfSession final : public KernelSession {
     // Each round vetoes at least one program, so this ends; 16 is far above the program count.
     for (int round = 0; round < 16; round++) {
       realization_ = probe::make_plan(*kernel, planner_options);
+      if (!realization_.unsupported.empty()) {
+        *error = realization_.unsupported;
+        return false;
+      }
       std::string veto_program, veto_reason;
       if (try_load(options, &veto_program, &veto_reason, error)) return true;
       close();
@@ -121,6 +127,16 @@ class BpfSession final : public KernelSession {
     skel_->rodata->cw_cfg.swap_ret_errno = realization_.swap_ret_errno;
     skel_->rodata->cw_cfg.fork_copies_seen = realization_.plan.fork_pinned_copies_seen;
     skel_->rodata->cw_cfg.gup_context = realization_.gup_context;
+    skel_->rodata->cw_cfg.task_storage = realization_.task_storage;
+    skel_->rodata->cw_cfg.task_btf = realization_.task_btf;
+    skel_->rodata->cw_cfg.swap_ret_arg = realization_.swap_ret_arg;
+    // Maps of a type this kernel lacks (task storage before 5.11) are not created; the programs
+    // that would use them take their fallback (cw_cfg above) and never reach them.
+    struct bpf_map* map;
+    bpf_object__for_each_map(map, skel_->obj) {
+      if (bpf_map__type(map) == BPF_MAP_TYPE_TASK_STORAGE && !realization_.task_storage)
+        bpf_map__set_autocreate(map, false);
+    }
     // A quarter of each ring unread wakes the reader early (bpf/maps.bpf.h cw_submit).
     skel_->rodata->cw_cfg.wake_bytes = options.event_mode == 0 ? 0 : options.ring_bytes / 4;
     skel_->rodata->cw_cfg.ctl_wake_bytes = options.ctl_ring_bytes / 4;
@@ -146,11 +162,20 @@ class BpfSession final : public KernelSession {
       auto failed = failed_programs(messages);
       if (!failed.empty()) {
         *veto_program = failed.front();
-        *veto_reason = "verifier or relocation failure (" + std::string(strerror(-err)) + ")";
+        std::string why = program_failure(messages, failed.front());
+        *veto_reason = why.empty() ? "verifier or relocation failure (" + std::string(strerror(-err)) + ")" : why;
         return false;
       }
-      *error = std::string("loading the BPF object failed: ") + strerror(-err) +
-               " (needs root or CAP_BPF+CAP_PERFMON, and kernel BTF at /sys/kernel/btf/vmlinux)";
+      *error = std::string("loading the BPF object failed: ") + strerror(-err);
+      if (std::string map_name = map_not_created(messages); !map_name.empty()) {
+        struct bpf_map* m = bpf_object__find_map_by_name(skel_->obj, map_name.c_str());
+        const char* type = m ? libbpf_bpf_map_type_str(bpf_map__type(m)) : nullptr;
+        *error += ": the kernel refused to create map " + map_name +
+                  (type ? std::string(" (type ") + type + ")" : std::string()) +
+                  ": this kernel lacks that map type or one of its flags";
+      } else if (err == -EPERM || err == -EACCES) {
+        *error += " (needs root or CAP_BPF+CAP_PERFMON)";
+      }
       return false;
     }
     for (const Attachment& a : realization_.attachments) {

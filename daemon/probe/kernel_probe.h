@@ -15,6 +15,18 @@ struct TrialResult {
   bool ok() const { return error == 0; }
 };
 
+// BPF features some of cowwatch's programs use. A missing one switches the programs that use it to
+// the branch or variant that does without, or takes their rung away; the plan names it.
+enum class Feature {
+  kRingbuf,         // BPF_MAP_TYPE_RINGBUF (5.8+): every record goes through one; nothing works without
+  kTaskStorage,     // BPF_MAP_TYPE_TASK_STORAGE (5.11+): per-thread stashes (else tid-keyed hashes)
+  kCurrentTaskBtf,  // bpf_get_current_task_btf() (5.11+): else bpf_get_current_task() + probe reads
+  kLoop,            // bpf_loop() (5.17+): else a bounded loop walks the reclaim list
+  kFuncRet,         // bpf_get_func_ret() (5.17+): else fexit reads the return value as an argument
+  kAtomicFetch,     // atomic fetch-and-add (5.12+): else per-CPU sequence numbers (cgroup moves)
+};
+const char* feature_name(Feature f);  // "task storage (5.11+)", ...
+
 class KernelProbe {
  public:
   virtual ~KernelProbe() = default;
@@ -32,6 +44,12 @@ class KernelProbe {
   virtual TrialResult trial_fentry(const std::string& func, bool fexit) = 0;
   virtual TrialResult trial_kprobe(const std::string& symbol, bool retprobe) = 0;
   virtual TrialResult trial_raw_tracepoint(const std::string& name) = 0;
+  // vmlinux BTF (/sys/kernel/btf/vmlinux) was found: every program is relocated against it.
+  virtual bool has_vmlinux_btf() { return true; }
+  // The kernel can create maps of this type / has this helper (libbpf_probe_bpf_*, BTF enums).
+  virtual bool has_feature(Feature) { return true; }
+  // Parameters of a BTF FUNC (an fexit program finds the return value after them); -1 if unknown.
+  virtual int btf_func_param_count(const std::string&) { return -1; }
   // The preemption model in force: "none", "voluntary", "full", "lazy", "rt", or "" when unknown.
   // Under full/lazy/rt a BPF trampoline program can be preempted mid-run.
   virtual std::string preemption_model() { return ""; }

@@ -1,5 +1,7 @@
 #include "probe/plan.h"
 
+#include "probe/kernel_probe.h"
+
 namespace cowwatch::probe {
 
 const char* strategy_name(Strategy s) {
@@ -11,6 +13,18 @@ const char* strategy_name(Strategy s) {
     case Strategy::kUnavailable: return "unavailable";
   }
   return "unavailable";
+}
+
+const char* feature_name(Feature f) {
+  switch (f) {
+    case Feature::kRingbuf: return "ring buffer maps (5.8+)";
+    case Feature::kTaskStorage: return "task storage (5.11+)";
+    case Feature::kCurrentTaskBtf: return "bpf_get_current_task_btf (5.11+)";
+    case Feature::kLoop: return "bpf_loop (5.17+)";
+    case Feature::kFuncRet: return "bpf_get_func_ret (5.17+)";
+    case Feature::kAtomicFetch: return "atomic fetch-and-add (5.12+)";
+  }
+  return "unknown feature";
 }
 
 const char* hook_name(cw_hook h) {

@@ -94,6 +94,34 @@ Realization make_plan(KernelProbe& k, const PlannerOptions& options) {
     out.attachments.push_back({kind, program, target, hook});
   };
 
+  // Kernel-wide requirements first: without them no program can load, so no rung is tried.
+  std::string missing;
+  if (!k.has_vmlinux_btf()) missing = "no vmlinux BTF at /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF=y)";
+  else if (!k.has_feature(Feature::kRingbuf)) missing = std::string(feature_name(Feature::kRingbuf)) + " missing";
+  if (!missing.empty()) {
+    out.unsupported = "unsupported kernel " + out.plan.kernel_release + ": " + missing;
+    for (auto& hp : out.plan.hooks) {
+      hp.ladder.push_back({Strategy::kUnavailable, "", false, missing});
+      hp.accuracy = "unavailable: reports nothing on this kernel";
+    }
+    return out;
+  }
+  // Per-program features: each missing one has a fallback inside the programs (cw_bpf_config) or a
+  // variant program; the hooks that use them say so.
+  out.task_storage = k.has_feature(Feature::kTaskStorage);
+  out.task_btf = k.has_feature(Feature::kCurrentTaskBtf);
+  const bool has_loop = k.has_feature(Feature::kLoop);
+  const bool has_func_ret = k.has_feature(Feature::kFuncRet);
+  auto missing_note = [](Feature f, const std::string& instead) {
+    return std::string("; ") + feature_name(f) + " missing: " + instead;
+  };
+  std::string stash_notes;
+  if (!out.task_storage) stash_notes += missing_note(Feature::kTaskStorage, "stash in the tid hash");
+  std::string task_notes;
+  if (!out.task_btf)
+    task_notes += missing_note(Feature::kCurrentTaskBtf, "the current task read with bpf_get_current_task() "
+                                                         "and probe reads");
+
   // Trampoline programs run with preemption on: where the kernel preempts them (full, lazy, rt), a
   // run preempted mid-body makes other tasks' runs of it on that CPU skip (recursion misses,
   // measured on 7.2: docs/performance.md); kprobe handlers run with preemption off.
@@ -134,6 +162,7 @@ Realization make_plan(KernelProbe& k, const PlannerOptions& options) {
       if (prefer_kprobe) l.reject(Strategy::kFentry, "do_wp_page", "tried after kprobe: " + why_kprobe);
       if (prefer_kprobe ? kprobe() || fentry() : fentry() || kprobe()) {
         wp_exact = true;
+        hp.accuracy += stash_notes + task_notes;
       } else if (!options.vetoed.count("cw_page_fault_user")) {
         TrialResult r = k.trial_raw_tracepoint("page_fault_user");
         if (r.ok()) {
@@ -230,7 +259,8 @@ Realization make_plan(KernelProbe& k, const PlannerOptions& options) {
         l.reject(Strategy::kDerived, "do_wp_page FAULT_FLAG_UNSHARE", needs_wp);
       } else if (!k.btf_enum_has("fault_flag", "FAULT_FLAG_UNSHARE")) {
         l.reject(Strategy::kDerived, "do_wp_page FAULT_FLAG_UNSHARE",
-                 "not applicable: this kernel has no FAULT_FLAG_UNSHARE (before 5.19)");
+                 "kernel has no unshare faults: read-only GUP pins share COW pages in place "
+                 "(no FAULT_FLAG_UNSHARE before 5.19)");
       } else {
         l.choose(Strategy::kDerived, "do_wp_page FAULT_FLAG_UNSHARE", true,
                  "derived: every gup_must_unshare()==true in the GUP slow path becomes one "
@@ -280,12 +310,25 @@ Realization make_plan(KernelProbe& k, const PlannerOptions& options) {
     if (!disabled(CW_HOOK_SWAP_ADD, l)) {
       for (const std::string func : {"add_to_swap", "folio_alloc_swap"}) {
         if (l.done()) break;
-        std::string ret = k.btf_func_return_kind(func);
-        bool errno_style = ret == "int";
-        if (try_tracing(k, l, func, false, true, {"cw_fexit_swap_add"})) {
+        // add_to_swap returns true/1 on success (bool 6.1+, int 5.10); folio_alloc_swap 0 (int, 7.2).
+        bool errno_style = func == "folio_alloc_swap" && k.btf_func_return_kind(func) == "int";
+        // Without bpf_get_func_ret, fexit finds the return value after the arguments (the
+        // program reads argument 1 or 2).
+        int params = has_func_ret ? 0 : k.btf_func_param_count(func);
+        bool fexit_usable = has_func_ret || (params >= 1 && params <= 2);
+        if (!fexit_usable && k.has_btf_func(func))
+          l.reject(Strategy::kFentry, func,
+                   std::string("needs ") + feature_name(Feature::kFuncRet) + ", missing (" +
+                       (params < 0 ? "parameter count unknown" : std::to_string(params) + " parameters") + ")");
+        if ((fexit_usable || !k.has_btf_func(func)) && try_tracing(k, l, func, false, true, {"cw_fexit_swap_add"})) {
           l.choose(Strategy::kFentry, func, true, "exact");
           add(Kind::kTracing, "cw_fexit_swap_add", func, CW_HOOK_SWAP_ADD);
           out.swap_ret_errno = errno_style;
+          if (!has_func_ret) {
+            out.swap_ret_arg = static_cast<uint32_t>(params);
+            hp.accuracy += missing_note(Feature::kFuncRet, "the return value read as fexit argument " +
+                                                               std::to_string(params));
+          }
         } else if (auto sym = try_kprobe(k, l, func, true, true,
                                          {"cw_kprobe_swap_add", "cw_kretprobe_swap_add"});
                    !sym.empty()) {
@@ -293,6 +336,7 @@ Realization make_plan(KernelProbe& k, const PlannerOptions& options) {
           add(Kind::kKprobe, "cw_kprobe_swap_add", sym, CW_HOOK_SWAP_ADD);
           add(Kind::kKretprobe, "cw_kretprobe_swap_add", sym, CW_HOOK_SWAP_ADD);
           out.swap_ret_errno = errno_style;
+          hp.accuracy += stash_notes;
         }
       }
     }
@@ -302,17 +346,23 @@ Realization make_plan(KernelProbe& k, const PlannerOptions& options) {
   if (out.plan.hooks[CW_HOOK_SWAP_ADD].strategy != Strategy::kUnavailable) {
     HookPlan& hp = out.plan.hooks[CW_HOOK_SWAP_ADD];
     Ladder l(hp, options);
-    const std::string func = "shrink_folio_list";
+    // shrink_page_list before 6.1. Without bpf_loop, the variants walking with a bounded loop.
+    std::string func = "shrink_folio_list";
+    if (!k.has_btf_func(func) && k.has_btf_func("shrink_page_list")) func = "shrink_page_list";
+    const char* fentry_prog = has_loop ? "cw_fentry_shrink_folio_list" : "cw_fentry_shrink_list_bounded";
+    const char* kprobe_prog = has_loop ? "cw_kprobe_shrink_folio_list" : "cw_kprobe_shrink_list_bounded";
     std::string note;
-    if (try_tracing(k, l, func, true, false, {"cw_fentry_shrink_folio_list"})) {
-      add(Kind::kTracing, "cw_fentry_shrink_folio_list", func, CW_HOOK_SWAP_ADD);
+    if (try_tracing(k, l, func, true, false, {fentry_prog})) {
+      add(Kind::kTracing, fentry_prog, func, CW_HOOK_SWAP_ADD);
       note = "; pinned folios kept by reclaim seen at fentry " + func;
-    } else if (auto sym = try_kprobe(k, l, func, true, false, {"cw_kprobe_shrink_folio_list"}); !sym.empty()) {
-      add(Kind::kKprobe, "cw_kprobe_shrink_folio_list", sym, CW_HOOK_SWAP_ADD);
+    } else if (auto sym = try_kprobe(k, l, func, true, false, {kprobe_prog}); !sym.empty()) {
+      add(Kind::kKprobe, kprobe_prog, sym, CW_HOOK_SWAP_ADD);
       note = "; pinned folios kept by reclaim seen at kprobe " + sym;
     } else {
       note = "; pinned folios kept by reclaim are not observable here (" + func + " not probeable)";
     }
+    if (!has_loop && note.find("not observable") == std::string::npos)
+      note += missing_note(Feature::kLoop, "the reclaim list walked by a bounded loop (its first 1024 pages)");
     hp.accuracy += note;
   }
 
@@ -348,7 +398,9 @@ Realization make_plan(KernelProbe& k, const PlannerOptions& options) {
                                  "exec is not seen: episodes end at exit only"},
                            Extra{"cw_task_rename", "task_rename", "renames seen as they happen",
                                  "renames are not seen: names come from /proc when a process is first polled"},
-                           Extra{"cw_cgroup_attach_task", "cgroup_attach_task",
+                           Extra{k.has_feature(Feature::kAtomicFetch) ? "cw_cgroup_attach_task"
+                                                                      : "cw_cgroup_attach_task_nofetch",
+                                 "cgroup_attach_task",
                                  "cgroup v2 moves seen as they happen, counts split at the move",
                                  "cgroup moves are seen at the process's next own event or poll"}}) {
       if (!l.vetoed(x.program, Strategy::kTracepoint, x.tracepoint) && k.trial_raw_tracepoint(x.tracepoint).ok()) {
@@ -359,7 +411,7 @@ Realization make_plan(KernelProbe& k, const PlannerOptions& options) {
       }
     }
     std::string alloc;
-    for (const char* f : {"vma_alloc_folio_noprof", "vma_alloc_folio"})
+    for (const char* f : {"vma_alloc_folio_noprof", "vma_alloc_folio", "alloc_pages_vma"})
       if (alloc.empty() && k.has_btf_func(f)) alloc = f;
     if (!alloc.empty() &&
         try_tracing(k, l, "copy_page_range", true, true, {"cw_fentry_copy_page_range", "cw_fexit_copy_page_range"}) &&
@@ -373,6 +425,7 @@ Realization make_plan(KernelProbe& k, const PlannerOptions& options) {
       hp.accuracy += "; pinned pages copied at fork are not observable here (long-term pins seen only "
                      "through mm->pinned_vm)";
     }
+    hp.accuracy += task_notes;
   }
 
   for (auto& hp : out.plan.hooks) {

@@ -3,6 +3,7 @@
 // ladders are unit-tested against fake 6.1/6.12/7.2/host kernels.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <set>
 #include <string>
@@ -35,6 +36,14 @@ struct Realization {
   bool reuse_exact = false;    // a wp_page_reuse probe marks reuses
   bool swap_ret_errno = false; // the swap function returns int 0 on success
   bool gup_context = false;    // __get_user_pages is probed: KSM unmerges told from GUP unshares
+  // What the programs may use (cw_bpf_config task_storage, task_btf, swap_ret_arg): kernel
+  // features found by the probe. Maps of a type the kernel lacks are not created.
+  bool task_storage = true;
+  bool task_btf = true;
+  uint32_t swap_ret_arg = 0;   // 0: bpf_get_func_ret; N: fexit's return value is argument N
+  // Non-empty when this kernel cannot be observed at all (no vmlinux BTF, no ring buffer maps):
+  // one line naming what is missing. Every hook is then unavailable.
+  std::string unsupported;
 };
 
 Realization make_plan(KernelProbe& kernel, const PlannerOptions& options);

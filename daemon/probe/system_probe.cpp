@@ -81,6 +81,45 @@ class SystemProbe final : public KernelProbe {
 
   bool has_btf_func(const std::string& name) override { return func_id(name) > 0; }
 
+  bool has_vmlinux_btf() override { return btf_ != nullptr; }
+
+  // Map types by a trial creation (libbpf_probe_bpf_map_type); helpers by a trial load of a kprobe
+  // program calling them (libbpf_probe_bpf_helper). bpf_get_func_ret exists for tracing programs
+  // only, which libbpf cannot probe without a target: the kernel's own enum bpf_func_id (BTF)
+  // lists every helper it knows. A probe that cannot run (no permission) falls back to BTF too.
+  bool has_feature(Feature f) override {
+    auto it = features_.find(f);
+    if (it != features_.end()) return it->second;
+    bool found = false;
+    auto helper = [&](enum bpf_func_id id, const char* name) {
+      int r = libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, id, nullptr);
+      return r >= 0 ? r == 1 : btf_enum_has("bpf_func_id", name);
+    };
+    auto map_type = [&](enum bpf_map_type type, const char* name) {
+      int r = libbpf_probe_bpf_map_type(type, nullptr);
+      return r >= 0 ? r == 1 : btf_enum_has("bpf_map_type", name);
+    };
+    switch (f) {
+      case Feature::kRingbuf: found = map_type(BPF_MAP_TYPE_RINGBUF, "BPF_MAP_TYPE_RINGBUF"); break;
+      case Feature::kTaskStorage: found = map_type(BPF_MAP_TYPE_TASK_STORAGE, "BPF_MAP_TYPE_TASK_STORAGE"); break;
+      case Feature::kCurrentTaskBtf:
+        found = helper(BPF_FUNC_get_current_task_btf, "BPF_FUNC_get_current_task_btf");
+        break;
+      case Feature::kLoop: found = helper(BPF_FUNC_loop, "BPF_FUNC_loop"); break;
+      case Feature::kFuncRet: found = btf_enum_has("bpf_func_id", "BPF_FUNC_get_func_ret"); break;
+      case Feature::kAtomicFetch: found = loads_atomic_fetch(); break;
+    }
+    features_[f] = found;
+    return found;
+  }
+
+  int btf_func_param_count(const std::string& name) override {
+    int id = func_id(name);
+    if (id <= 0) return -1;
+    const struct btf_type* proto = btf__type_by_id(btf_, btf__type_by_id(btf_, id)->type);
+    return proto && btf_is_func_proto(proto) ? btf_vlen(proto) : -1;
+  }
+
   std::string btf_func_return_kind(const std::string& name) override {
     int id = func_id(name);
     if (id <= 0) return "";
@@ -227,6 +266,31 @@ class SystemProbe final : public KernelProbe {
     return bpf_prog_load(type, "cw_trial", "GPL", insns, 2, opts);
   }
 
+  // A kprobe program doing an atomic fetch-and-add on its stack (BPF_ATOMIC | BPF_FETCH, 5.12):
+  // older kernels refuse the instruction (EINVAL). Any other refusal (no permission) says nothing.
+  static bool loads_atomic_fetch() {
+    struct bpf_insn insns[6] = {};
+    insns[0].code = BPF_ALU64 | BPF_MOV | BPF_K;  // r1 = 0
+    insns[0].dst_reg = 1;
+    insns[1].code = BPF_STX | BPF_MEM | BPF_DW;  // *(u64 *)(r10 - 8) = r1
+    insns[1].dst_reg = 10;
+    insns[1].src_reg = 1;
+    insns[1].off = -8;
+    insns[2].code = BPF_ALU64 | BPF_MOV | BPF_K;  // r1 = 1
+    insns[2].dst_reg = 1;
+    insns[2].imm = 1;
+    insns[3].code = BPF_STX | 0xc0 /* BPF_ATOMIC */ | BPF_DW;  // r1 = atomic_fetch_add(r10 - 8, r1)
+    insns[3].dst_reg = 10;
+    insns[3].src_reg = 1;
+    insns[3].off = -8;
+    insns[3].imm = BPF_ADD | 0x01 /* BPF_FETCH */;
+    insns[4].code = BPF_ALU64 | BPF_MOV | BPF_K;  // r0 = 0
+    insns[5].code = BPF_JMP | BPF_EXIT;
+    int fd = bpf_prog_load(BPF_PROG_TYPE_KPROBE, "cw_trial", "GPL", insns, 6, nullptr);
+    if (fd >= 0) close(fd);
+    return fd >= 0 || errno != EINVAL;
+  }
+
   static int perf_event_paranoid() {
     std::ifstream f("/proc/sys/kernel/perf_event_paranoid");
     int level = 2;
@@ -263,6 +327,7 @@ class SystemProbe final : public KernelProbe {
   }
 
   struct btf* btf_ = nullptr;
+  std::map<Feature, bool> features_;
   bool kallsyms_loaded_ = false;
   bool kallsyms_readable_ = false;
   std::multimap<std::string, std::string> kallsyms_by_base_;

@@ -13,6 +13,7 @@
 
 #include "cowwatch.h"
 #include "cowwatch_bpf.skel.h"
+#include "probe/kernel_probe.h"
 
 namespace {
 
@@ -55,13 +56,37 @@ TEST_P(VerifierTest, LoadsThroughTheVerifier) {
     if (mine) target = prog;
   }
   ASSERT_NE(target, nullptr);
+  // The features the loader would find here (5.10 has no task storage, bpf_get_current_task_btf,
+  // bpf_loop or bpf_get_func_ret): each program is verified as the loader would load it.
+  auto kernel = cowwatch::probe::make_system_probe();
+  using cowwatch::probe::Feature;
+  const bool task_storage = kernel->has_feature(Feature::kTaskStorage);
+  skel->rodata->cw_cfg.task_storage = task_storage;
+  skel->rodata->cw_cfg.task_btf = kernel->has_feature(Feature::kCurrentTaskBtf);
+  if (!kernel->has_feature(Feature::kLoop) &&
+      (GetParam() == "cw_fentry_shrink_folio_list" || GetParam() == "cw_kprobe_shrink_folio_list")) {
+    cowwatch_bpf__destroy(skel);
+    GTEST_SKIP() << "bpf_loop (5.17+) missing: the loader uses the *_shrink_list_bounded variant";
+  }
+  if (!kernel->has_feature(Feature::kAtomicFetch) && GetParam() == "cw_cgroup_attach_task") {
+    cowwatch_bpf__destroy(skel);
+    GTEST_SKIP() << "atomic fetch-and-add (5.12+) missing: the loader uses cw_cgroup_attach_task_nofetch";
+  }
+  struct bpf_map* map;
+  bpf_object__for_each_map(map, skel->obj) {
+    if (bpf_map__type(map) == BPF_MAP_TYPE_TASK_STORAGE && !task_storage) bpf_map__set_autocreate(map, false);
+  }
   enum bpf_prog_type type = bpf_program__type(target);
   if (type == BPF_PROG_TYPE_TRACING) {
     // The loader retargets some tracing programs at run time; try the function this kernel has.
     std::string sec = bpf_program__section_name(target);
     std::vector<std::string> funcs = {sec.substr(sec.find('/') + 1)};
     if (GetParam() == "cw_fexit_swap_add") funcs.push_back("folio_alloc_swap");
-    if (GetParam() == "cw_fentry_vma_alloc_folio") funcs.insert(funcs.begin(), "vma_alloc_folio_noprof");
+    if (GetParam() == "cw_fentry_vma_alloc_folio") {
+      funcs.insert(funcs.begin(), "vma_alloc_folio_noprof");
+      funcs.push_back("alloc_pages_vma");  // 5.10
+    }
+    if (GetParam() == "cw_fentry_shrink_list_bounded") funcs.insert(funcs.begin(), "shrink_folio_list");
     struct btf* vmlinux = btf__load_vmlinux_btf();
     std::string chosen;
     for (const auto& f : funcs) {
@@ -76,6 +101,15 @@ TEST_P(VerifierTest, LoadsThroughTheVerifier) {
       chosen = f;
     }
     btf__free(vmlinux);
+    if (GetParam() == "cw_fexit_swap_add" && !chosen.empty() && !kernel->has_feature(Feature::kFuncRet)) {
+      int params = kernel->btf_func_param_count(chosen);  // the return value follows the arguments
+      if (params < 1 || params > 2) {
+        cowwatch_bpf__destroy(skel);
+        GTEST_SKIP() << "bpf_get_func_ret (5.17+) missing and " << chosen << " has " << params
+                     << " parameters: the loader uses the kprobe rung";
+      }
+      skel->rodata->cw_cfg.swap_ret_arg = params;
+    }
     if (chosen.empty()) {
       cowwatch_bpf__destroy(skel);
       GTEST_SKIP() << "none of this program's functions has a usable BTF FUNC here";

@@ -107,9 +107,15 @@ ROWS = [
     Row("baseline", comm(FORKS, comm="wl_base_parent", pins="none"), 1, note="one fork of an unpinned mm"),
     Row("baseline", comm(WP, comm="wl_base_child"), 0, hi=12, note="noise only"),
     Row("baseline", "vmstat:pgreuse", PGREUSE_NOISE, lo=8, hi=8, note="fork noise of /init + cwwl"),
-    # probe plan: in the Debian kernels every hook has an exact rung (kernel-facts.md §1, §7)
+    # probe plan: in the Debian kernels every hook has an exact rung (kernel-facts.md §1, §7) ...
     *[Row("baseline", 'metric:cowwatch_probe_exact{hook="%s"}' % hook, 1, vm_only=True)
-      for hook in ("wp_fault", "cow_copy", "cow_reuse", "gup_unshare", "swap_add", "fork", "exit")],
+      for hook in ("wp_fault", "cow_copy", "cow_reuse", "swap_add", "fork", "exit")],
+    Row("baseline", 'metric:cowwatch_probe_exact{hook="gup_unshare"}', 1, kernels=">=5.19", vm_only=True),
+    # ... except gup_unshare before 5.19: no unshare faults exist (5.10 mm/gup.c, mm/memory.c have
+    # none); a read-only pin shares the COW page in place, so the hook is truthfully unavailable
+    Row("baseline", 'metric:cowwatch_probe_exact{hook="gup_unshare"}', 0, kernels="<5.19", vm_only=True),
+    Row("baseline", 'metric:cowwatch_probe_info{hook="gup_unshare",strategy="unavailable"}', 1, kernels="<5.19",
+        vm_only=True),
 
     # --- 1. child writes N parent-populated pages: N copies, reason shared
     Row("cow_child", "wl:child_minflt", N, hi=4),
@@ -136,10 +142,17 @@ ROWS = [
 
     # --- 4a. process_vm_readv of a COW-shared buffer: N unshares on the target's mm, all kernels
     Row("unshare_pvr", "wl:readv_bytes", N * PAGE),
-    Row("unshare_pvr", "wl:readv_minflt", 2 * N, hi=4, note="GUP counts each unshare fault twice"),
+    Row("unshare_pvr", "wl:readv_minflt", 2 * N, hi=4, kernels=">=5.19",
+        note="N unshare faults on the target's mm + N COW faults writing the reader's own dst (shared with "
+             "the holder it forked)"),
+    Row("unshare_pvr", "wl:readv_minflt", N, hi=4, kernels="<5.19",
+        note="5.10: no unshare faults (the read-only pin shares the page in place), only the N COW faults "
+             "writing the reader's dst"),
     Row("unshare_pvr", "vmstat:nr_foll_pin_acquired", N, lo=16, hi=16),
-    Row("unshare_pvr", comm(UNSHARES, comm="wl_pvr_target"), N, hi=4,
+    Row("unshare_pvr", comm(UNSHARES, comm="wl_pvr_target"), N, hi=4, kernels=">=5.19",
         note="attributed to the mm's owner (vmf->vma->vm_mm), not the reading task"),
+    Row("unshare_pvr", comm(UNSHARES, comm="wl_pvr_target"), 0, kernels="<5.19",
+        note="gup_unshare unavailable: nothing to count, nothing guessed"),
 
     # --- 4b. O_DIRECT write from a COW-shared buffer: FOLL_GET on 6.1 (no unshare), FOLL_PIN later
     Row("unshare_odirect", "wl:odirect_bytes", N * PAGE),
@@ -209,7 +222,19 @@ ROWS = [
     # --- 8. soft-dirty write-protect of exclusive pages: N reuses (path exclusive)
     Row("softdirty", "wl:write_minflt", N, hi=4, vm_only=True),
     Row("softdirty", "vmstat:pgreuse", N + PGREUSE_NOISE, lo=8, hi=8, vm_only=True),
-    Row("softdirty", comm(REUSES, comm="wl_softdirty", path="exclusive"), N, hi=4, vm_only=True),
+    Row("softdirty", comm(REUSES, comm="wl_softdirty", path="exclusive"), N, hi=4, kernels=">=5.19", vm_only=True),
+    # before 5.19 there is no PageAnonExclusive: 5.10 reuses an anon page when page_count == 1 and
+    # page_mapcount == 1 (do_wp_page, the 5.9 rule), so every reuse takes the sole-reference path
+    # ... and page_count == 1 is required: the last N % PAGEVEC_SIZE (15) pages the workload faulted
+    # in still sit in this CPU's LRU-add pagevec, which holds a reference (5.10 mm/swap.c
+    # lru_cache_add), so they are copied, reason extra_ref (measured 510, 510, 509 reuses in three
+    # runs: now and then one more page has a passing reference; a pagevec drained by other activity
+    # would give up to N)
+    Row("softdirty", comm(REUSES, comm="wl_softdirty", path="sole_ref"), N - N % 15, lo=4, hi=N % 15 + 4,
+        kernels="<5.19", vm_only=True),
+    Row("softdirty", comm(COPIES, comm="wl_softdirty", reason="extra_ref"), N % 15, lo=N % 15, hi=8,
+        kernels="<5.19", vm_only=True, note="+ the process's own stack/data noise: measured 6"),
+    Row("softdirty", comm(REUSES, comm="wl_softdirty", path="exclusive"), 0, kernels="<5.19", vm_only=True),
 
     # --- 9. fork + exec: the child is polled as wl_exec_child, then execs an image named
     # wl_exec_image that makes N zero-page copies. The exec record renames the process before those
@@ -260,11 +285,17 @@ ROWS = [
         pending_kernels=">=7.0"),
     Row("ksm_write", comm(UNMERGES, comm="wl_ksm_writer"), 0, note="a write COW is not an unmerge"),
     Row("ksm_unmerge", "wl:ksm_unmerged", N, note="oracle: MADV_UNMERGEABLE gave every page a new pfn"),
-    Row("ksm_unmerge", comm(UNMERGES, comm="wl_ksm_unmerger", result="copy"), "wl:ksm_unmerged", hi=2),
+    Row("ksm_unmerge", comm(UNMERGES, comm="wl_ksm_unmerger", result="copy"), "wl:ksm_unmerged", hi=2,
+        kernels=">=5.19"),
+    Row("ksm_unmerge", comm(UNMERGES, comm="wl_ksm_unmerger", result="copy"), 0, kernels="<5.19",
+        note="the unmerge marker rides on gup_unshare (unavailable before 5.19): the copies count as ksm "
+             "copies only (next row)"),
     Row("ksm_unmerge", comm(COPIES, comm="wl_ksm_unmerger", reason="ksm"), "wl:ksm_unmerged", hi=2),
     Row("ksm_unmerge", comm(UNSHARES, comm="wl_ksm_unmerger"), 0,
         note="break_ksm's FAULT_FLAG_UNSHARE faults (6.12+) are not GUP unshares"),
-    Row("ksm_pin", "wl:ksm_unshared", N, note="oracle: a R/O pin of a KSM page unshares it"),
+    Row("ksm_pin", "wl:ksm_unshared", N, kernels=">=5.19", note="oracle: a R/O pin of a KSM page unshares it"),
+    Row("ksm_pin", "wl:ksm_unshared", 0, kernels="<5.19",
+        note="oracle: 5.10's GUP has no unshare (mm/gup.c): the R/O pin takes the KSM page itself"),
     Row("ksm_pin", comm(UNSHARES, comm="wl_ksm_pinned", result="copy"), "wl:ksm_unshared", hi=4),
     Row("ksm_pin", comm(UNMERGES, comm="wl_ksm_pinned"), 0, note="a GUP unshare is not an unmerge"),
 
@@ -298,8 +329,10 @@ ROWS = [
     # --- 4c. unshare storm: the VM config (shipped rules + vm-extra-rules.yaml) adds unshare_storm_fast
     # (cgroup scope, >= 100 unshares/s over 5 s); the storm runs 4 s at several hundred per second.
     Row("unshare_loop", "wl:rounds", 8, lo=7, hi=10000, vm_only=True, note="at least one round per 0.5 s"),
-    Row("unshare_loop", 'metric:cowwatch_alerts_total{rule="unshare_storm_fast"}', 1, hi=10, vm_only=True,
-        note="fires for the workload's cgroup wl_unshare_loop"),
+    Row("unshare_loop", 'metric:cowwatch_alerts_total{rule="unshare_storm_fast"}', 1, hi=10, kernels=">=5.19",
+        vm_only=True, note="fires for the workload's cgroup wl_unshare_loop"),
+    Row("unshare_loop", 'metric:cowwatch_alerts_total{rule="unshare_storm_fast"}', 0, kernels="<5.19",
+        vm_only=True, note="no unshare faults before 5.19: no storm to see"),
 
     # --- 10. whose swap: the runner (wl_rpo_caller, cgroup wl_remote_pageout) pages out the N pages
     # of a child (wl_rpo_owner) in cgroup wl_remote_pageout_owner with process_madvise(MADV_PAGEOUT).
@@ -319,7 +352,8 @@ ROWS = [
     # (wl_mcg_owner) moved into before populating N pages. Truth: the runner's VmSwap growth, read by
     # the reclaimer while the runner waits untouched (nearly all of N: its memcg holds little else);
     # its pages from before the move stay unreclaimed.
-    Row("memcg_reclaim", "wl:owner_swapped_pages", N, lo=32, hi=16, vm_only=True),
+    Row("memcg_reclaim", "wl:memory_reclaim_file", 1, kernels=">=5.19", vm_only=True),
+    Row("memcg_reclaim", "wl:owner_swapped_pages", N, lo=32, hi=16, kernels=">=5.19", vm_only=True),
     Row("memcg_reclaim", comm(SWAP, comm="wl_mcg_owner"), "wl:owner_swapped_pages", hi=4, vm_only=True,
         note="reclaim runs in the reclaimer's context; the pages are the owner's"),
     Row("memcg_reclaim", comm(SWAP, comm="wl_mcg_reclaim"), 0, vm_only=True,
@@ -328,6 +362,11 @@ ROWS = [
         "wl:owner_swapped_pages", hi=4, vm_only=True),
     Row("memcg_reclaim", 'metric:cowwatch_cgroup_swap_adds_total{cgroup="wl_memcg_reclaim"}', 0, vm_only=True),
     Row("memcg_reclaim", 'metric:cowwatch_cgroup_swap_adds_total{cgroup="wl_memcg_reclaim_by"}', 0, vm_only=True),
+
+    # before 5.19 cgroup v2 has no memory.reclaim (the workload finds no file): nothing is reclaimed
+    # (the rows above that expect wl:owner_swapped_pages then expect its 0)
+    Row("memcg_reclaim", "wl:memory_reclaim_file", 0, kernels="<5.19", vm_only=True),
+    Row("memcg_reclaim", "wl:owner_swapped_pages", 0, kernels="<5.19", vm_only=True),
 
     # --- 12. a process moves itself into another cgroup, then works at once (within one poll):
     # N/4 zero-page copies before the move, N after; each cgroup gets exactly its own.

@@ -22,6 +22,9 @@ struct FakeKernel : KernelProbe {
   bool kprobes = true;
   bool tracing = true;
   bool unshare_flag = true;
+  bool vmlinux_btf = true;
+  std::set<Feature> missing;                      // BPF features the kernel lacks
+  std::map<std::string, int> params;              // FUNC name -> parameter count (else unknown)
 
   std::string kernel_release() override { return release; }
   bool has_btf_func(const std::string& n) override { return btf.count(n) > 0; }
@@ -54,6 +57,12 @@ struct FakeKernel : KernelProbe {
     return it == kprobe_fail.end() ? TrialResult{} : it->second;
   }
   TrialResult trial_raw_tracepoint(const std::string&) override { return {}; }
+  bool has_vmlinux_btf() override { return vmlinux_btf; }
+  bool has_feature(Feature f) override { return !missing.count(f); }
+  int btf_func_param_count(const std::string& n) override {
+    auto it = params.find(n);
+    return it == params.end() ? -1 : it->second;
+  }
 };
 
 const TrialResult kNotrace{-16, "fentry attach failed (EBUSY): no ftrace site (notrace)"};
@@ -286,7 +295,9 @@ TEST(Planner, KernelWithoutUnshareFlagSaysNotApplicable) {
   Realization r = make_plan(k, {});
   const auto& gup = r.plan.hooks[CW_HOOK_GUP_UNSHARE];
   EXPECT_EQ(gup.strategy, Strategy::kUnavailable);
-  EXPECT_NE(outcomes(gup).find("not applicable"), std::string::npos) << outcomes(gup);
+  EXPECT_NE(outcomes(gup).find("kernel has no unshare faults: read-only GUP pins share COW pages in place"),
+            std::string::npos)
+      << outcomes(gup);
 }
 
 TEST(Planner, NoKprobesAndNoTracingLeavesCowHooksUnavailableNotGuessed) {
@@ -297,6 +308,135 @@ TEST(Planner, NoKprobesAndNoTracingLeavesCowHooksUnavailableNotGuessed) {
   EXPECT_EQ(r.plan.hooks[CW_HOOK_COW_COPY].strategy, Strategy::kUnavailable);
   EXPECT_EQ(r.plan.hooks[CW_HOOK_COW_REUSE].strategy, Strategy::kUnavailable);
   EXPECT_FALSE(r.copy_exact);
+}
+
+// Debian bullseye 5.10.0-43 as measured (kernel-facts-reach.md §1): no task storage, no
+// bpf_get_current_task_btf, bpf_loop or bpf_get_func_ret; page-based names; wp_page_reuse inlined.
+FakeKernel debian_510() {
+  FakeKernel k;
+  k.release = "5.10.0-43-cloud-amd64";
+  k.btf = {{"do_wp_page", "int"}, {"wp_page_copy", "int"}, {"add_to_swap", "int"},
+           {"shrink_page_list", "int"}, {"copy_page_range", "int"}, {"alloc_pages_vma", "ptr"},
+           {"__get_user_pages", "int"}};
+  k.kallsyms = {"do_wp_page", "wp_page_copy", "add_to_swap", "shrink_page_list", "copy_page_range",
+                "alloc_pages_vma", "__get_user_pages"};
+  k.params = {{"add_to_swap", 1}};
+  k.unshare_flag = false;
+  k.missing = {Feature::kTaskStorage, Feature::kCurrentTaskBtf, Feature::kLoop, Feature::kFuncRet,
+               Feature::kAtomicFetch};
+  return k;
+}
+
+// Strategy and target of every hook, and the attachments: what a missing feature may change.
+std::string plan_shape(const Realization& r) {
+  std::string s;
+  for (const auto& hp : r.plan.hooks)
+    s += std::string(hook_name(hp.hook)) + "=" + strategy_name(hp.strategy) + ":" + hp.target + "\n";
+  for (const auto& a : r.attachments) s += a.program + "@" + a.target + "\n";
+  return s;
+}
+
+TEST(Planner, MissingTaskStorageKeepsEveryRungAndNamesTheFallback) {
+  FakeKernel full = debian_61();
+  FakeKernel k = debian_61();
+  k.missing = {Feature::kTaskStorage};
+  Realization want = make_plan(full, {}), r = make_plan(k, {});
+  EXPECT_EQ(plan_shape(r), plan_shape(want));
+  EXPECT_TRUE(want.task_storage);
+  EXPECT_FALSE(r.task_storage);  // cw_cfg.task_storage = 0; the task-storage maps are not created
+  EXPECT_TRUE(r.task_btf);
+  EXPECT_NE(r.plan.hooks[CW_HOOK_WP_FAULT].accuracy.find("task storage (5.11+) missing: stash in the tid hash"),
+            std::string::npos)
+      << r.plan.hooks[CW_HOOK_WP_FAULT].accuracy;
+  EXPECT_EQ(r.plan.hooks[CW_HOOK_FORK].accuracy, want.plan.hooks[CW_HOOK_FORK].accuracy);
+}
+
+TEST(Planner, MissingFuncRetTakesOnlyTheFexitSwapRung) {
+  FakeKernel full = debian_72();  // int folio_alloc_swap(folio, gfp): fexit with bpf_get_func_ret
+  FakeKernel k = debian_72();
+  k.missing = {Feature::kFuncRet};  // and its parameter count unknown: the return value is unreachable
+  Realization want = make_plan(full, {}), r = make_plan(k, {});
+  const auto& swap = r.plan.hooks[CW_HOOK_SWAP_ADD];
+  EXPECT_EQ(want.plan.hooks[CW_HOOK_SWAP_ADD].strategy, Strategy::kFentry);
+  EXPECT_EQ(swap.strategy, Strategy::kKprobe);
+  EXPECT_EQ(swap.target, "folio_alloc_swap");
+  EXPECT_NE(outcomes(swap).find("needs bpf_get_func_ret (5.17+), missing"), std::string::npos) << outcomes(swap);
+  EXPECT_TRUE(r.swap_ret_errno);
+  for (int h = 0; h < CW_HOOK_COUNT; h++) {
+    if (h == CW_HOOK_SWAP_ADD) continue;
+    EXPECT_EQ(r.plan.hooks[h].strategy, want.plan.hooks[h].strategy) << hook_name(cw_hook(h));
+    EXPECT_EQ(r.plan.hooks[h].target, want.plan.hooks[h].target) << hook_name(cw_hook(h));
+    EXPECT_EQ(r.plan.hooks[h].accuracy, want.plan.hooks[h].accuracy) << hook_name(cw_hook(h));
+  }
+  EXPECT_FALSE(attaches(r, "cw_fexit_swap_add", "folio_alloc_swap"));
+  EXPECT_TRUE(attaches(r, "cw_kprobe_swap_add", "folio_alloc_swap"));
+  EXPECT_TRUE(attaches(r, "cw_kretprobe_swap_add", "folio_alloc_swap"));
+}
+
+TEST(Planner, MissingLoopSwitchesOnlyTheReclaimWalk) {
+  FakeKernel full = debian_61();
+  FakeKernel k = debian_61();
+  k.missing = {Feature::kLoop};
+  Realization want = make_plan(full, {}), r = make_plan(k, {});
+  EXPECT_TRUE(attaches(want, "cw_fentry_shrink_folio_list", "shrink_folio_list"));
+  EXPECT_TRUE(attaches(r, "cw_fentry_shrink_list_bounded", "shrink_folio_list"));
+  EXPECT_FALSE(attaches(r, "cw_fentry_shrink_folio_list", "shrink_folio_list"));
+  EXPECT_EQ(r.attachments.size(), want.attachments.size());
+  EXPECT_NE(r.plan.hooks[CW_HOOK_SWAP_ADD].accuracy.find("bpf_loop (5.17+) missing"), std::string::npos);
+  for (int h = 0; h < CW_HOOK_COUNT; h++) {
+    EXPECT_EQ(r.plan.hooks[h].strategy, want.plan.hooks[h].strategy) << hook_name(cw_hook(h));
+    if (h != CW_HOOK_SWAP_ADD) EXPECT_EQ(r.plan.hooks[h].accuracy, want.plan.hooks[h].accuracy);
+  }
+}
+
+TEST(Planner, Debian510IsExactWhereItCanBeAndSaysWhatItLacks) {
+  FakeKernel k = debian_510();
+  Realization r = make_plan(k, {});
+  EXPECT_TRUE(r.unsupported.empty());
+  for (cw_hook h : {CW_HOOK_WP_FAULT, CW_HOOK_COW_COPY, CW_HOOK_COW_REUSE, CW_HOOK_SWAP_ADD, CW_HOOK_FORK,
+                    CW_HOOK_EXIT})
+    EXPECT_TRUE(r.plan.hooks[h].exact) << hook_name(h);
+  EXPECT_TRUE(attaches(r, "cw_fentry_do_wp_page", "do_wp_page"));
+  EXPECT_TRUE(attaches(r, "cw_fexit_wp_page_copy", "wp_page_copy"));
+  EXPECT_TRUE(r.copy_exact);
+  EXPECT_EQ(r.plan.hooks[CW_HOOK_COW_REUSE].strategy, Strategy::kDerived);  // wp_page_reuse is inlined
+  const auto& gup = r.plan.hooks[CW_HOOK_GUP_UNSHARE];
+  EXPECT_EQ(gup.strategy, Strategy::kUnavailable);
+  EXPECT_NE(outcomes(gup).find("kernel has no unshare faults: read-only GUP pins share COW pages in place"),
+            std::string::npos);
+  EXPECT_FALSE(r.gup_context);
+  // int add_to_swap(struct page *): 1 on success; the return value is fexit's argument 1
+  EXPECT_TRUE(attaches(r, "cw_fexit_swap_add", "add_to_swap"));
+  EXPECT_EQ(r.swap_ret_arg, 1u);
+  EXPECT_FALSE(r.swap_ret_errno);
+  EXPECT_TRUE(attaches(r, "cw_fentry_shrink_list_bounded", "shrink_page_list"));
+  EXPECT_TRUE(attaches(r, "cw_fentry_vma_alloc_folio", "alloc_pages_vma"));
+  EXPECT_TRUE(r.plan.fork_pinned_copies_seen);
+  EXPECT_TRUE(attaches(r, "cw_cgroup_attach_task_nofetch", "cgroup_attach_task"));
+  EXPECT_FALSE(attaches(r, "cw_cgroup_attach_task", "cgroup_attach_task"));
+  EXPECT_FALSE(r.task_storage);
+  EXPECT_FALSE(r.task_btf);
+  const std::string& wp = r.plan.hooks[CW_HOOK_WP_FAULT].accuracy;
+  EXPECT_NE(wp.find("task storage (5.11+) missing: stash in the tid hash"), std::string::npos) << wp;
+  EXPECT_NE(wp.find("bpf_get_current_task_btf (5.11+) missing"), std::string::npos) << wp;
+  const std::string& swap = r.plan.hooks[CW_HOOK_SWAP_ADD].accuracy;
+  EXPECT_NE(swap.find("bpf_get_func_ret (5.17+) missing: the return value read as fexit argument 1"),
+            std::string::npos)
+      << swap;
+  EXPECT_NE(swap.find("bpf_loop (5.17+) missing"), std::string::npos) << swap;
+}
+
+TEST(Planner, KernelWithoutBtfOrRingbufIsUnsupportedInOneLine) {
+  FakeKernel k = debian_510();
+  k.missing.insert(Feature::kRingbuf);
+  Realization r = make_plan(k, {});
+  EXPECT_EQ(r.unsupported, "unsupported kernel 5.10.0-43-cloud-amd64: ring buffer maps (5.8+) missing");
+  EXPECT_TRUE(r.attachments.empty());
+  for (const auto& hp : r.plan.hooks) EXPECT_EQ(hp.strategy, Strategy::kUnavailable);
+  k.vmlinux_btf = false;
+  r = make_plan(k, {});
+  EXPECT_NE(r.unsupported.find("no vmlinux BTF at /sys/kernel/btf/vmlinux"), std::string::npos);
+  EXPECT_EQ(r.unsupported.find('\n'), std::string::npos);
 }
 
 }  // namespace

@@ -25,6 +25,10 @@ LISTS_MAX_AGE_S = 6 * 3600  # refresh apt lists at most this often
 
 # target -> (suites, security suites, package-name regex of the kernel image to resolve)
 TARGETS = {
+    # 5.10: some ABIs listed in bullseye-security 404 on the mirror (measured: -44, -45, -46), so
+    # fetch() falls back to the next newest whose .deb downloads.
+    "5.10": (["bullseye", "bullseye-updates"], ["bullseye-security"],
+             r"^linux-image-(5\.10\.0-\d+)-cloud-amd64-unsigned$"),
     "6.1": (["bookworm", "bookworm-updates"], ["bookworm-security"],
             r"^linux-image-(6\.1\.0-\d+)-cloud-amd64-unsigned$"),
     "6.12": (["trixie", "trixie-updates"], ["trixie-security"],
@@ -180,6 +184,11 @@ def _locked(path):
 
 def resolve_name(apt, target):
     """Newest package matching the target's pattern: (image package, version)."""
+    return resolve_candidates(apt, target)[0]
+
+
+def resolve_candidates(apt, target):
+    """Every package matching the target's pattern, newest first: [(image package, version)]."""
     pattern = re.compile(TARGETS[target][2])
     prefix = "linux-image-"
     names = [n for n in apt.pkgnames(prefix) if pattern.match(n)]
@@ -187,27 +196,28 @@ def resolve_name(apt, target):
                   for fields in apt.show_all(names) if "Version" in fields and "Package" in fields]
     if not candidates:
         raise RegistryError("no package matches %s in the %s lists" % (TARGETS[target][2], target))
-    candidates.sort()
-    # Prefer -unsigned when both a signed and an unsigned package of the same version exist.
-    best_key = candidates[-1][0]
-    best = [c for c in candidates if c[0] == best_key]
-    best.sort(key=lambda c: (not c[1].endswith("-unsigned"), c[1]))
-    return best[0][1], best[0][2]
+    # Newest first; of equal versions, -unsigned before a signed package.
+    candidates.sort(key=lambda c: (c[0], c[1].endswith("-unsigned")), reverse=True)
+    return [(c[1], c[2]) for c in candidates]
 
 
-def _resolve_cached(apt, target):
-    """resolve_name(), memoised until the apt lists change (apt-cache takes ~1 s per call)."""
+def _resolve_cached(apt, target, skip=()):
+    """resolve_name() (skipping packages in `skip`), memoised until the apt lists change (apt-cache
+    takes ~1 s per call)."""
     memo = os.path.join(apt.root, "resolved.json")
     stamp = max([os.path.getmtime(os.path.join(apt.lists, n)) for n in os.listdir(apt.lists)
                  if n.endswith("_InRelease")] or [0])
     try:
         with open(memo) as f:
             data = json.load(f)
-        if data["lists_mtime"] == stamp:
+        if data["lists_mtime"] == stamp and (data["image"], data["version"]) not in skip:
             return data["image"], data["version"]
     except (OSError, ValueError, KeyError):
         pass
-    image, version = resolve_name(apt, target)
+    candidates = [c for c in resolve_candidates(apt, target) if c not in skip]
+    if not candidates:
+        raise RegistryError("no downloadable package matches %s for %s" % (TARGETS[target][2], target))
+    image, version = candidates[0]
     with open(memo, "w") as f:
         json.dump({"lists_mtime": stamp, "image": image, "version": version}, f)
     return image, version
@@ -282,12 +292,23 @@ def fetch(target, log=lambda s: None, force_update=False):
         note = apt.update(log, force=force_update)
         if note:
             notes.append(note)
-        image, version = _resolve_cached(apt, target)
-        name = "%s_%s" % (image, version)
-        directory = os.path.join(CACHE_ROOT, "kernels", name)
-        if os.path.exists(os.path.join(directory, "kernel.json")):
-            return _load_kernel(target, directory), notes
-        debs = [apt.download(p, v, os.path.join(CACHE_ROOT, "debs"), log) for p, v in packages_for(apt, image, version)]
+        # A version the index lists may be missing on the mirror (404): try the next newest.
+        failed = []
+        while True:
+            image, version = _resolve_cached(apt, target, skip=failed)
+            name = "%s_%s" % (image, version)
+            directory = os.path.join(CACHE_ROOT, "kernels", name)
+            if os.path.exists(os.path.join(directory, "kernel.json")):
+                return _load_kernel(target, directory), notes
+            try:
+                debs = [apt.download(p, v, os.path.join(CACHE_ROOT, "debs"), log)
+                        for p, v in packages_for(apt, image, version)]
+                break
+            except RegistryError as e:
+                if len(failed) >= 4:
+                    raise
+                failed.append((image, version))
+                notes.append("%s=%s did not download (%s); trying the next newest" % (image, version, str(e)[-120:]))
         tmp = directory + ".tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         root = os.path.join(tmp, "root")

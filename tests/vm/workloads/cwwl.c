@@ -760,7 +760,13 @@ static int mcg_reclaimer_body(void *arg) {
   snprintf(path, sizeof path, "%s/wl_memcg_reclaim_owner/memory.reclaim", getenv("CWWL_CGROUP_ROOT"));
   int len = snprintf(bytes, sizeof bytes, "%ld", n_pages * PAGE);
   int fd = open(path, O_WRONLY);
+  if (fd < 0 && errno == ENOENT) {  // no memory.reclaim before 5.19: nothing is reclaimed
+    observe("memory_reclaim_file", 0);
+    observe("owner_swapped_pages", 0);
+    return 0;
+  }
   if (fd < 0) return 4;
+  observe("memory_reclaim_file", 1);
   long before = vmswap_kb_of(getppid());
   // EAGAIN: less than asked could be reclaimed; what was swapped is still the truth
   observe("reclaim_errno", write(fd, bytes, (size_t)len) == len ? 0 : errno);
