@@ -256,7 +256,9 @@ int BPF_PROG(cw_task_rename, struct task_struct *task, const char *comm)
  * TP_PROTO(unsigned long address, struct pt_regs *regs, unsigned long error_code)
  * An approximation of do_wp_page: a user-mode write to a present page (error code P|W|U). It also
  * counts spurious and userfaultfd-wp faults and cannot tell copy from reuse; exported separately.
+ * exceptions:page_fault_user and its error code bits exist on x86 only: not built elsewhere.
  */
+#if defined(__TARGET_ARCH_x86)
 #define CW_PF_ERR_PWU 0x7UL
 
 SEC("?raw_tp/page_fault_user")
@@ -274,5 +276,6 @@ int BPF_PROG(cw_page_fault_user, unsigned long address, struct pt_regs *regs, un
 	cw_count(cw_host_counters(), proc, CW_C_WP_APPROX);
 	return 0;
 }
+#endif
 
 #endif /* COWWATCH_LIFECYCLE_BPF_H */

@@ -3,6 +3,14 @@
 namespace cowwatch::probe {
 namespace {
 
+// exceptions:page_fault_user and its x86 error code bits exist on x86 only; the BPF object of
+// other architectures has no cw_page_fault_user (bpf/lifecycle.bpf.h).
+#if defined(__x86_64__)
+constexpr bool kHavePageFaultUser = true;
+#else
+constexpr bool kHavePageFaultUser = false;
+#endif
+
 using Kind = Attachment::Kind;
 
 // Accumulates one hook's ladder.
@@ -134,6 +142,9 @@ Realization make_plan(KernelProbe& k, const PlannerOptions& options) {
       if (prefer_kprobe) l.reject(Strategy::kFentry, "do_wp_page", "tried after kprobe: " + why_kprobe);
       if (prefer_kprobe ? kprobe() || fentry() : fentry() || kprobe()) {
         wp_exact = true;
+      } else if (!kHavePageFaultUser) {
+        l.reject(Strategy::kTracepoint, "page_fault_user",
+                 "x86-only tracepoint (exceptions:page_fault_user); not built for this architecture");
       } else if (!options.vetoed.count("cw_page_fault_user")) {
         TrialResult r = k.trial_raw_tracepoint("page_fault_user");
         if (r.ok()) {
