@@ -87,6 +87,25 @@ std::string try_kprobe(KernelProbe& k, Ladder& l, const std::string& func, bool 
   return "";
 }
 
+// Pinned pages copied at fork on kprobes, where trampolines cannot attach (arm64 6.1 has no
+// direct-call ftrace): kprobe+kretprobe copy_page_range and a kprobe on the folio allocator.
+// Returns where they are seen, or "".
+std::string fork_copy_kprobes(KernelProbe& k, Ladder& l, std::vector<Attachment>& attachments) {
+  std::string alloc;
+  for (const char* f : {"vma_alloc_folio_noprof", "vma_alloc_folio"})
+    if (alloc.empty() && !k.kallsyms_candidates(f).empty()) alloc = f;
+  if (alloc.empty()) return "";
+  auto range = try_kprobe(k, l, "copy_page_range", true, true,
+                          {"cw_kprobe_copy_page_range", "cw_kretprobe_copy_page_range"});
+  if (range.empty()) return "";
+  auto alloc_sym = try_kprobe(k, l, alloc, true, false, {"cw_kprobe_vma_alloc_folio"});
+  if (alloc_sym.empty()) return "";
+  attachments.push_back({Kind::kKprobe, "cw_kprobe_copy_page_range", range, CW_HOOK_FORK});
+  attachments.push_back({Kind::kKretprobe, "cw_kretprobe_copy_page_range", range, CW_HOOK_FORK});
+  attachments.push_back({Kind::kKprobe, "cw_kprobe_vma_alloc_folio", alloc_sym, CW_HOOK_FORK});
+  return "kprobe " + range + " + " + alloc_sym;
+}
+
 }  // namespace
 
 Realization make_plan(KernelProbe& k, const PlannerOptions& options) {
@@ -379,6 +398,9 @@ Realization make_plan(KernelProbe& k, const PlannerOptions& options) {
       add(Kind::kTracing, "cw_fexit_copy_page_range", "copy_page_range", CW_HOOK_FORK);
       add(Kind::kTracing, "cw_fentry_vma_alloc_folio", alloc, CW_HOOK_FORK);
       hp.accuracy += "; pinned pages copied at fork counted at fentry copy_page_range + " + alloc;
+      out.plan.fork_pinned_copies_seen = true;
+    } else if (std::string seen_at = fork_copy_kprobes(k, l, out.attachments); !seen_at.empty()) {
+      hp.accuracy += "; pinned pages copied at fork counted at " + seen_at;
       out.plan.fork_pinned_copies_seen = true;
     } else {
       hp.accuracy += "; pinned pages copied at fork are not observable here (long-term pins seen only "
