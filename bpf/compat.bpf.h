@@ -67,10 +67,20 @@ struct vm_fault___510 { unsigned int flags; } __attribute__((preserve_access_ind
 #define CW_VM_MAYSHARE 0x80UL
 /* task_struct.flags */
 #define CW_PF_MEMALLOC 0x00000800U
-/* x86-64 pte bits */
-#define CW_PTE_RW (1UL << 1)
-#define CW_PTE_SPECIAL (1UL << 9)
+/* pte bits (4K pages). Present is bit 0 on both (x86 _PAGE_PRESENT, arm64 PTE_VALID). */
+#if defined(__TARGET_ARCH_x86)
+#define CW_PTE_RW (1UL << 1)			/* _PAGE_RW */
+#define CW_PTE_SPECIAL (1UL << 9)		/* _PAGE_SPECIAL */
 #define CW_PTE_PFN_MASK 0x000ffffffffff000UL
+#elif defined(__TARGET_ARCH_arm64)
+/* arch/arm64/include/asm/pgtable-hwdef.h, pgtable-prot.h (6.1, 6.12): pte_write() is PTE_WRITE
+ * (== PTE_DBM, bit 51), PTE_SPECIAL is software bit 56. Output address bits 12-47 (48-bit PA) or
+ * 12-49 (52-bit PA with LPA2, whose PA bits 50-51 sit in pte bits 8-9, where a 48-bit layout keeps
+ * the shareability field): bits 12-49 are the pfn on both below 1 PiB of physical address. */
+#define CW_PTE_RW (1UL << 51)
+#define CW_PTE_SPECIAL (1UL << 56)
+#define CW_PTE_PFN_MASK 0x0003fffffffff000UL
+#endif
 
 /*
  * A chain of field reads from a pointer, e.g. CW_READ(btf, vmf, vma, vm_mm) is vmf->vma->vm_mm.

@@ -34,9 +34,8 @@ __s64 cw_forks_copying = 0;
 
 static const struct cw_fork_copy cw_fork_copy_zero;
 
-/* int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma) */
-SEC("?fentry/copy_page_range")
-int BPF_PROG(cw_fentry_copy_page_range)
+/* int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma): entry */
+static __always_inline void cw_fork_copy_enter(void)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct cw_fork_copy *c = bpf_map_lookup_elem(&cw_fork_copies, &tid);
@@ -45,15 +44,14 @@ int BPF_PROG(cw_fentry_copy_page_range)
 		bpf_map_update_elem(&cw_fork_copies, &tid, &cw_fork_copy_zero, BPF_NOEXIST);
 		c = bpf_map_lookup_elem(&cw_fork_copies, &tid);
 		if (!c)
-			return 0;
+			return;
 	}
 	c->active = 1;
 	__sync_fetch_and_add(&cw_forks_copying, 1);
-	return 0;
 }
 
-SEC("?fexit/copy_page_range")
-int BPF_PROG(cw_fexit_copy_page_range)
+/* copy_page_range: exit */
+static __always_inline void cw_fork_copy_leave(void)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct cw_fork_copy *c = bpf_map_lookup_elem(&cw_fork_copies, &tid);
@@ -62,22 +60,62 @@ int BPF_PROG(cw_fexit_copy_page_range)
 		c->active = 0;
 	if (cw_forks_copying > 0)
 		__sync_fetch_and_add(&cw_forks_copying, -1);
-	return 0;
 }
 
 /* struct folio *vma_alloc_folio[_noprof](gfp_t gfp, int order, struct vm_area_struct *vma, ...) */
-SEC("?fentry/vma_alloc_folio")
-int BPF_PROG(cw_fentry_vma_alloc_folio)
+static __always_inline void cw_fork_copy_alloc(void)
 {
 	__u32 tid;
 	struct cw_fork_copy *c;
 
 	if (cw_forks_copying <= 0)
-		return 0;
+		return;
 	tid = (__u32)bpf_get_current_pid_tgid();
 	c = bpf_map_lookup_elem(&cw_fork_copies, &tid);
 	if (c && c->active)
 		c->pages++;
+}
+
+SEC("?fentry/copy_page_range")
+int BPF_PROG(cw_fentry_copy_page_range)
+{
+	cw_fork_copy_enter();
+	return 0;
+}
+
+SEC("?fexit/copy_page_range")
+int BPF_PROG(cw_fexit_copy_page_range)
+{
+	cw_fork_copy_leave();
+	return 0;
+}
+
+SEC("?fentry/vma_alloc_folio")
+int BPF_PROG(cw_fentry_vma_alloc_folio)
+{
+	cw_fork_copy_alloc();
+	return 0;
+}
+
+/* The same on kprobes, where trampolines cannot attach (arm64 6.1: no direct-call ftrace). */
+SEC("?kprobe")
+int BPF_KPROBE(cw_kprobe_copy_page_range)
+{
+	cw_fork_copy_enter();
+	return 0;
+}
+
+SEC("?kretprobe")
+int BPF_KRETPROBE(cw_kretprobe_copy_page_range)
+{
+	cw_fork_copy_leave();
+	return 0;
+}
+
+SEC("?kprobe")
+int BPF_KPROBE(cw_kprobe_vma_alloc_folio)
+{
+	cw_fork_copy_alloc();
 	return 0;
 }
 
@@ -259,7 +297,9 @@ int BPF_PROG(cw_task_rename, struct task_struct *task, const char *comm)
  * TP_PROTO(unsigned long address, struct pt_regs *regs, unsigned long error_code)
  * An approximation of do_wp_page: a user-mode write to a present page (error code P|W|U). It also
  * counts spurious and userfaultfd-wp faults and cannot tell copy from reuse; exported separately.
+ * exceptions:page_fault_user and its error code bits exist on x86 only: not built elsewhere.
  */
+#if defined(__TARGET_ARCH_x86)
 #define CW_PF_ERR_PWU 0x7UL
 
 SEC("?raw_tp/page_fault_user")
@@ -277,5 +317,6 @@ int BPF_PROG(cw_page_fault_user, unsigned long address, struct pt_regs *regs, un
 	cw_count(cw_host_counters(), proc, CW_C_WP_APPROX);
 	return 0;
 }
+#endif
 
 #endif /* COWWATCH_LIFECYCLE_BPF_H */

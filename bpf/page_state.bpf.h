@@ -6,8 +6,15 @@
 #include "compat.bpf.h"
 #include "cowwatch.h"
 
+#if defined(__TARGET_ARCH_x86)
 /* vmemmap_base exists with CONFIG_RANDOMIZE_MEMORY (all Debian kernels; KALLSYMS_ALL exports it). */
 extern const void vmemmap_base __ksym __weak;
+#define CW_HAVE_VMEMMAP_KSYM 1
+#else
+/* arm64 has no vmemmap_base (its vmemmap is VMEMMAP_START - (memstart_addr >> PAGE_SHIFT), with a
+ * VA size chosen at boot under LPA2): only the run-time calibration below gives the base. */
+#define CW_HAVE_VMEMMAP_KSYM 0
+#endif
 
 struct cw_page_state {
 	__s32 refcount;		/* the folio's */
@@ -39,10 +46,12 @@ static __always_inline const struct page *cw_pfn_to_page(unsigned long pfn)
 {
 	unsigned long base = cw_vmemmap_cache;
 
+#if CW_HAVE_VMEMMAP_KSYM
 	if (!base && &vmemmap_base) {
 		bpf_probe_read_kernel(&base, sizeof(base), &vmemmap_base);
 		cw_vmemmap_cache = base; /* racing writers store the same value */
 	}
+#endif
 	if (!base)
 		return 0;
 	return (const struct page *)(base + pfn * bpf_core_type_size(struct page));

@@ -29,10 +29,26 @@ typedef unsigned int gfp_t;
 
 #pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
 
+/* kprobe context: bpf_tracing.h reads arguments and return values through these names per
+ * architecture (__TARGET_ARCH_*, set by cmake/bpf.cmake from the build's target processor). */
+#if defined(__TARGET_ARCH_x86)
 struct pt_regs {
 	unsigned long r15, r14, r13, r12, bp, bx, r11, r10, r9, r8;
 	unsigned long ax, cx, dx, si, di, orig_ax, ip, cs, flags, sp, ss;
 };
+#elif defined(__TARGET_ARCH_arm64)
+struct user_pt_regs {		/* bpf_tracing.h casts a kprobe's ctx to it on arm64 */
+	u64 regs[31];
+	u64 sp;
+	u64 pc;
+	u64 pstate;
+};
+struct pt_regs {
+	struct user_pt_regs user_regs;
+};
+#else
+#error "cowwatch's BPF object: no pt_regs layout for this target (define __TARGET_ARCH_x86 or __TARGET_ARCH_arm64)"
+#endif
 
 typedef struct { int counter; } atomic_t;
 typedef struct { s64 counter; } atomic64_t;

@@ -16,7 +16,7 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev libclang-rt-14-dev
   python3 curl jq tmux wrk procps iproute2 util-linux kmod file
   # real-kernel tier (QEMU) and ecosystem tier
-  qemu-system-x86 busybox-static cpio xz-utils zstd debian-archive-keyring
+  qemu-system-x86 qemu-system-arm busybox-static cpio xz-utils zstd debian-archive-keyring
   prometheus prometheus-alertmanager systemd dpkg-dev fakeroot
   # packaging (man pages, lintian) and the fleethost tier (Debian root file systems)
   help2man lintian mmdebstrap e2fsprogs

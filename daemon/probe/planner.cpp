@@ -3,6 +3,14 @@
 namespace cowwatch::probe {
 namespace {
 
+// exceptions:page_fault_user and its x86 error code bits exist on x86 only; the BPF object of
+// other architectures has no cw_page_fault_user (bpf/lifecycle.bpf.h).
+#if defined(__x86_64__)
+constexpr bool kHavePageFaultUser = true;
+#else
+constexpr bool kHavePageFaultUser = false;
+#endif
+
 using Kind = Attachment::Kind;
 
 // Accumulates one hook's ladder.
@@ -77,6 +85,28 @@ std::string try_kprobe(KernelProbe& k, Ladder& l, const std::string& func, bool 
     l.reject(Strategy::kKprobe, sym, r.reason);
   }
   return "";
+}
+
+// Pinned pages copied at fork on kprobes, where trampolines cannot attach (arm64 6.1 has no
+// direct-call ftrace): kprobe+kretprobe copy_page_range and a kprobe on the folio allocator.
+// Returns where they are seen, or "".
+// The allocator a fork's copy of a pinned page goes through, by kernel: 6.12+, 6.1, 5.10.
+constexpr const char* kForkCopyAllocators[] = {"vma_alloc_folio_noprof", "vma_alloc_folio", "alloc_pages_vma"};
+
+std::string fork_copy_kprobes(KernelProbe& k, Ladder& l, std::vector<Attachment>& attachments) {
+  std::string alloc;
+  for (const char* f : kForkCopyAllocators)
+    if (alloc.empty() && !k.kallsyms_candidates(f).empty()) alloc = f;
+  if (alloc.empty()) return "";
+  auto range = try_kprobe(k, l, "copy_page_range", true, true,
+                          {"cw_kprobe_copy_page_range", "cw_kretprobe_copy_page_range"});
+  if (range.empty()) return "";
+  auto alloc_sym = try_kprobe(k, l, alloc, true, false, {"cw_kprobe_vma_alloc_folio"});
+  if (alloc_sym.empty()) return "";
+  attachments.push_back({Kind::kKprobe, "cw_kprobe_copy_page_range", range, CW_HOOK_FORK});
+  attachments.push_back({Kind::kKretprobe, "cw_kretprobe_copy_page_range", range, CW_HOOK_FORK});
+  attachments.push_back({Kind::kKprobe, "cw_kprobe_vma_alloc_folio", alloc_sym, CW_HOOK_FORK});
+  return "kprobe " + range + " + " + alloc_sym;
 }
 
 }  // namespace
@@ -163,6 +193,9 @@ Realization make_plan(KernelProbe& k, const PlannerOptions& options) {
       if (prefer_kprobe ? kprobe() || fentry() : fentry() || kprobe()) {
         wp_exact = true;
         hp.accuracy += stash_notes + task_notes;
+      } else if (!kHavePageFaultUser) {
+        l.reject(Strategy::kTracepoint, "page_fault_user",
+                 "x86-only tracepoint (exceptions:page_fault_user); not built for this architecture");
       } else if (!options.vetoed.count("cw_page_fault_user")) {
         TrialResult r = k.trial_raw_tracepoint("page_fault_user");
         if (r.ok()) {
@@ -411,7 +444,7 @@ Realization make_plan(KernelProbe& k, const PlannerOptions& options) {
       }
     }
     std::string alloc;
-    for (const char* f : {"vma_alloc_folio_noprof", "vma_alloc_folio", "alloc_pages_vma"})
+    for (const char* f : kForkCopyAllocators)
       if (alloc.empty() && k.has_btf_func(f)) alloc = f;
     if (!alloc.empty() &&
         try_tracing(k, l, "copy_page_range", true, true, {"cw_fentry_copy_page_range", "cw_fexit_copy_page_range"}) &&
@@ -420,6 +453,9 @@ Realization make_plan(KernelProbe& k, const PlannerOptions& options) {
       add(Kind::kTracing, "cw_fexit_copy_page_range", "copy_page_range", CW_HOOK_FORK);
       add(Kind::kTracing, "cw_fentry_vma_alloc_folio", alloc, CW_HOOK_FORK);
       hp.accuracy += "; pinned pages copied at fork counted at fentry copy_page_range + " + alloc;
+      out.plan.fork_pinned_copies_seen = true;
+    } else if (std::string seen_at = fork_copy_kprobes(k, l, out.attachments); !seen_at.empty()) {
+      hp.accuracy += "; pinned pages copied at fork counted at " + seen_at;
       out.plan.fork_pinned_copies_seen = true;
     } else {
       hp.accuracy += "; pinned pages copied at fork are not observable here (long-term pins seen only "

@@ -156,8 +156,8 @@ def cmd_test(args):
         if args.save:
             _save(args.save, "", sections)
     else:
-        if not qemu.qemu_available():
-            return skip("%s not installed" % qemu.QEMU)
+        if not qemu.qemu_available(args.kernel):
+            return skip("%s not installed" % qemu.emulator(args.kernel))
         try:
             kernel, notes = qemu.kernel_for(args.kernel, log)
         except kernels.RegistryError as e:

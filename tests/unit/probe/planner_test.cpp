@@ -117,6 +117,15 @@ FakeKernel host_618() {
   return k;
 }
 
+// Debian's arm64 6.1 (kernel-facts-reach.md §2a): no CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS, so
+// every fentry/fexit program loads but no trampoline attaches (-524); kprobes work.
+FakeKernel debian_61_arm64() {
+  FakeKernel k = debian_61();
+  k.release = "6.1.0-57-cloud-arm64";
+  for (const auto& [func, kind] : k.btf) k.fentry_fail[func] = {-524, "fentry attach failed (ENOTSUPP, 524)"};
+  return k;
+}
+
 bool attaches(const Realization& r, const std::string& program, const std::string& target) {
   return std::any_of(r.attachments.begin(), r.attachments.end(),
                      [&](const Attachment& a) { return a.program == program && a.target == target; });
@@ -145,6 +154,25 @@ TEST(Planner, Debian61UsesExactFunctionsWhereTheyExist) {
   EXPECT_FALSE(r.swap_ret_errno);  // bool add_to_swap()
   EXPECT_TRUE(attaches(r, "cw_fentry_shrink_folio_list", "shrink_folio_list"));
   EXPECT_TRUE(attaches(r, "cw_fentry_vma_alloc_folio", "vma_alloc_folio"));
+}
+
+TEST(Planner, Arm64Debian61WithoutTrampolinesUsesKprobesForEveryHook) {
+  FakeKernel k = debian_61_arm64();
+  Realization r = make_plan(k, {});
+  for (cw_hook h : {CW_HOOK_WP_FAULT, CW_HOOK_COW_COPY, CW_HOOK_SWAP_ADD})
+    EXPECT_EQ(r.plan.hooks[h].strategy, Strategy::kKprobe) << hook_name(h) << ":\n" << outcomes(r.plan.hooks[h]);
+  EXPECT_EQ(r.plan.hooks[CW_HOOK_COW_REUSE].strategy, Strategy::kDerived);
+  EXPECT_EQ(r.plan.hooks[CW_HOOK_GUP_UNSHARE].strategy, Strategy::kDerived);
+  for (const auto& hp : r.plan.hooks) EXPECT_TRUE(hp.exact) << hook_name(hp.hook);
+  EXPECT_TRUE(r.copy_exact);
+  EXPECT_TRUE(r.gup_context);
+  EXPECT_TRUE(attaches(r, "cw_kretprobe_wp_page_copy", "wp_page_copy"));
+  EXPECT_TRUE(attaches(r, "cw_kprobe_copy_page_range", "copy_page_range"));
+  EXPECT_TRUE(attaches(r, "cw_kretprobe_copy_page_range", "copy_page_range"));
+  EXPECT_TRUE(attaches(r, "cw_kprobe_vma_alloc_folio", "vma_alloc_folio"));
+  EXPECT_TRUE(r.plan.fork_pinned_copies_seen);
+  for (const auto& a : r.attachments)
+    EXPECT_NE(a.kind, Attachment::Kind::kTracing) << a.program << " needs a trampoline";
 }
 
 // KSM unmerge vs GUP unshare: a marker on tasks inside __get_user_pages (kprobe on 6.1, whose

@@ -1,5 +1,5 @@
-"""Build a gzip'd newc cpio initramfs: busybox-static, binaries + their shared libraries (ldd, with
-the dynamic loader), kernel modules, the kernel config at /boot/config-<release>, extra files and an
+"""Build a gzip'd newc cpio initramfs: busybox-static, binaries + their shared libraries (with the
+dynamic loader; cowvm/userland.py, per architecture), kernel modules, the kernel config at /boot/config-<release>, extra files and an
 /init that sets the machine up, runs a script and powers off.
 
 Serial-console protocol (parsed by qemu.py):
@@ -17,6 +17,8 @@ import shutil
 import stat
 import subprocess
 from dataclasses import dataclass, field
+
+from . import userland
 
 BUSYBOX = "/bin/busybox"
 DEFAULT_MODULES = ["brd"]
@@ -92,25 +94,6 @@ class Cpio:
         return data + b"\0" * ((512 - len(data) % 512) % 512)
 
 
-def shared_libraries(path):
-    """Absolute paths of the shared libraries (and loader) a dynamic executable needs; [] if static."""
-    proc = subprocess.run(["ldd", path], capture_output=True, text=True)
-    if proc.returncode != 0:
-        return []
-    libs = []
-    for line in proc.stdout.splitlines():
-        line = line.strip()
-        if "=>" in line:
-            target = line.split("=>", 1)[1].strip().split(" (")[0].strip()
-            if target.startswith("/"):
-                libs.append(target)
-            elif target == "not found":
-                raise RuntimeError("%s: shared library not found: %s" % (path, line))
-        elif line.startswith("/"):
-            libs.append(line.split(" (")[0].strip())
-    return libs
-
-
 def init_script(spec, release, modules):
     insmods = "\n".join(
         'insmod /lib/modules/%s/%s.ko %s || fail "insmod %s"' % (release, name, _module_args(name), name)
@@ -172,6 +155,11 @@ sleep 5
 """
 
 
+def kernels_arch(kernel):
+    from . import kernels as kmod
+    return kmod.arch_of(kernel.target)
+
+
 def build(spec, kernel, out_path):
     """Write the initramfs for `kernel` (a kernels.Kernel) to out_path. Returns a list of notes."""
     from . import kernels as kmod
@@ -181,7 +169,8 @@ def build(spec, kernel, out_path):
         c.dir(d)
     c.chardev("dev/console", 5, 1)
     c.chardev("dev/null", 1, 3)
-    c.copy(BUSYBOX, "bin/busybox", 0o755)
+    arch = kernels_arch(kernel)
+    c.copy(userland.busybox(arch, lambda m: None), "bin/busybox", 0o755)
     applets = subprocess.run([BUSYBOX, "--list-full"], capture_output=True, text=True, check=True).stdout.split()
     for a in applets:
         c.symlink(a, "/bin/busybox")
@@ -189,10 +178,10 @@ def build(spec, kernel, out_path):
     c.file("etc/group", b"root:x:0:\n", 0o644)
     c.file("etc/hosts", b"127.0.0.1 localhost\n", 0o644)
 
-    libs = set()
+    libs = set()  # (host file, path in the VM)
     for b in spec.bins:
         c.copy(b, "usr/bin/" + os.path.basename(b), 0o755)
-        libs.update(shared_libraries(b))
+        libs.update(userland.libraries(b, arch))
     for src, dst in spec.files:
         if os.path.isdir(src):
             for dirpath, _, files in os.walk(src):
@@ -202,9 +191,9 @@ def build(spec, kernel, out_path):
         else:
             c.copy(src, dst)
             if os.access(src, os.X_OK):
-                libs.update(shared_libraries(src))
-    for lib in sorted(libs):
-        c.copy(os.path.realpath(lib), lib, 0o755)
+                libs.update(userland.libraries(src, arch))
+    for host_file, lib in sorted(libs):
+        c.copy(host_file, lib, 0o755)
         # Some binaries look the loader up under /lib64, some libs under /usr/lib: add both aliases.
         for alias in (lib.replace("/usr/lib/", "/lib/", 1), lib.replace("/lib/", "/usr/lib/", 1)):
             if alias != lib and alias.startswith("/"):

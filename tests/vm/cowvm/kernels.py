@@ -35,7 +35,18 @@ TARGETS = {
              r"^linux-image-(6\.12\.\d+\+deb\d+)-cloud-amd64-unsigned$"),
     "newest": (["sid"], [],
                r"^linux-image-(\d+\.\d+(?:\.\d+)?(?:-\d+)?(?:\+deb\d+)?)-cloud-amd64(?:-unsigned)?$"),
+    # arm64 (qemu-system-aarch64 -M virt; cross-built binaries): the same Debian releases' cloud kernels
+    "arm64-6.1": (["bookworm", "bookworm-updates"], ["bookworm-security"],
+                  r"^linux-image-(6\.1\.0-\d+)-cloud-arm64-unsigned$"),
+    "arm64-6.12": (["trixie", "trixie-updates"], ["trixie-security"],
+                   r"^linux-image-(6\.12\.\d+\+deb\d+)-cloud-arm64-unsigned$"),
 }
+# Debian architecture of a target's kernel (and of the userland its initramfs needs); amd64 unless listed.
+TARGET_ARCH = {"arm64-6.1": "arm64", "arm64-6.12": "arm64"}
+
+
+def arch_of(target):
+    return TARGET_ARCH.get(target, "amd64")
 
 
 class RegistryError(Exception):
@@ -94,7 +105,7 @@ class AptState:
         return ["-o", "Dir::Etc::SourceList=" + self.sources, "-o", "Dir::Etc::SourceParts=/dev/null",
                 "-o", "Dir::State::Lists=" + self.lists, "-o", "Dir::Cache=" + self.cache,
                 "-o", "Dir::State::status=/dev/null", "-o", "Debug::NoLocking=1",
-                "-o", "APT::Architecture=amd64", "-o", "APT::Architectures::=amd64",
+                "-o", "APT::Architecture=" + arch_of(self.target), "-o", "APT::Architectures::=" + arch_of(self.target),
                 "-o", "Acquire::Retries=2", "-o", "Acquire::http::Timeout=20"]
 
     def _have_lists(self):

@@ -23,6 +23,15 @@ from . import initramfs, kernels
 QEMU = "qemu-system-x86_64"
 QEMU_ARGS = ["-m", "1024", "-smp", "1", "-cpu", "max,-cx16", "-nographic", "-no-reboot"]
 APPEND = "console=ttyS0 quiet panic=-1 oops=panic rdinit=/init"
+# Per Debian architecture of the kernel: (emulator, arguments, kernel command line). arm64: the
+# `virt` machine with a PL011 console; pauth-impdef=on makes pointer authentication cheap under TCG.
+MACHINES = {
+    "amd64": (QEMU, QEMU_ARGS, APPEND),
+    "arm64": ("qemu-system-aarch64",
+              ["-M", "virt", "-cpu", "max,pauth-impdef=on", "-m", "1024", "-smp", "1", "-nic", "none",
+               "-nographic", "-no-reboot"],
+              "console=ttyAMA0 quiet panic=-1 oops=panic rdinit=/init"),
+}
 MARK = initramfs.MARK
 SECTION_RE = re.compile(re.escape(MARK) + r" BEGIN (\S+)@@\r?\n(.*?)" + re.escape(MARK)
                         + r" END \1 rc=(-?\d+)(?: t=([\d.]+)-([\d.]+)s)?@@", re.S)
@@ -60,8 +69,13 @@ class Result:
         return re.findall(re.escape(MARK) + r" SETUP-FAIL (.*?)@@", self.console)
 
 
-def qemu_available():
-    return shutil.which(QEMU) is not None
+def emulator(target=None):
+    """The QEMU binary a kernel target boots under."""
+    return MACHINES[kernels.arch_of(target)][0] if target else QEMU
+
+
+def qemu_available(target=None):
+    return shutil.which(emulator(target)) is not None
 
 
 def kernel_for(target, log):
@@ -125,14 +139,15 @@ def _collect(proc, result, start, timeout):
 
 
 def boot_once(kernel, spec, timeout, log, workdir=None):
-    if not qemu_available():
-        raise QemuMissing("%s not found in PATH" % QEMU)
+    qemu, qemu_args, append = MACHINES[kernels.arch_of(kernel.target)]
+    if shutil.which(qemu) is None:
+        raise QemuMissing("%s not found in PATH" % qemu)
     own_dir = workdir is None
     workdir = workdir or tempfile.mkdtemp(prefix="cowvm-")
     try:
         initrd = os.path.join(workdir, "initrd.gz")
         notes = initramfs.build(spec, kernel, initrd)
-        cmd = [QEMU, *QEMU_ARGS, "-kernel", kernel.vmlinuz, "-initrd", initrd, "-append", APPEND]
+        cmd = [qemu, *qemu_args, "-kernel", kernel.vmlinuz, "-initrd", initrd, "-append", append]
         log("booting %s (%s, initrd %.1f MB)" % (kernel.release, kernel.name, os.path.getsize(initrd) / 1e6))
         start = time.monotonic()
         result = Result(kernel=kernel, notes=notes)

@@ -180,6 +180,8 @@ def exactness(series):
 # Evaluation
 
 def kernel_matches(pattern, release):
+    if " & " in pattern:  # a conjunction, e.g. ">=5.19 & " + NOT_ARM64
+        return all(kernel_matches(part, release) for part in pattern.split(" & "))
     m = re.match(r"^(<=|>=|<|>|==)(\d+)\.(\d+)$", pattern)
     if not m:
         return re.search(pattern, release) is not None
