@@ -1,12 +1,17 @@
 #include "model/fork_episodes.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 
 namespace cowwatch::model {
 
 uint64_t ForkEpisode::projected_bytes(double horizon_s) const {
   double projected = double(copied_bytes()) + std::max(0.0, rate_bytes_per_s) * horizon_s;
   if (parent_rss_anon_bytes) projected = std::min(projected, double(*parent_rss_anon_bytes));
+  // A rate from counters near 2^64 (bad records) must saturate, not convert out of range.
+  constexpr double kTwoTo64 = 18446744073709551616.0;
+  if (!(projected < kTwoTo64)) return std::isnan(projected) ? copied_bytes() : UINT64_MAX;
   return std::max<uint64_t>(copied_bytes(), uint64_t(projected));
 }
 

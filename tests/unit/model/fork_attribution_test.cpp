@@ -2,7 +2,10 @@
 // exit, per-comm totals, and the projection bounded by the parent's anon RSS at fork.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "model/aggregator.h"
+#include "model/fork_episodes.h"
 #include "model_fixtures.h"
 
 namespace cowwatch::model {
@@ -172,6 +175,20 @@ TEST_F(ForkAttributionTest, ParentExecEndsEveryEpisodeItStarted) {
   aggregator.on_event(event(CW_EV_EXEC, kParent, kParentStart, "redis-check"));
   EXPECT_TRUE(aggregator.fork_episodes().empty());
   EXPECT_EQ(aggregator.fork_episodes(/*include_recently_ended=*/true).size(), 2u);
+}
+
+// Found by the long fuzz_records campaign (docs/reliability.md): counters near 2^64 made the
+// projection a double above 2^64, converted to uint64_t (undefined behaviour under UBSan).
+TEST(ForkEpisodeProjection, SaturatesInsteadOfConvertingOutOfRange) {
+  ForkEpisode episode;
+  episode.child_copied_bytes = UINT64_MAX / 2;
+  episode.rate_bytes_per_s = 4.2e19;
+  EXPECT_EQ(episode.projected_bytes(10.0), UINT64_MAX);
+  episode.parent_rss_anon_bytes = 1ull << 40;  // bounded by the RSS, never below what was copied
+  EXPECT_EQ(episode.projected_bytes(10.0), UINT64_MAX / 2);
+  episode.parent_rss_anon_bytes.reset();
+  episode.rate_bytes_per_s = 0;
+  EXPECT_EQ(episode.projected_bytes(INFINITY), UINT64_MAX / 2);  // 0 x inf is NaN: what was copied
 }
 
 }  // namespace
