@@ -230,6 +230,19 @@ class RunData:
     notes: list = field(default_factory=list)
 
 
+# Program runs the kernel skipped (recursion protection: on 7.2 a kprobe run is skipped while a
+# preempted task holds the CPU's bpf_prog_active) are counted by the daemon under this series. A
+# per-fault count may fall short of the truth by at most what was counted so, and by no more than
+# 1/16 of the expectation: anything beyond that is uncounted loss and fails.
+COUNTED_LOSS = 'metric:cowwatch_events_dropped_total{cause="bpf_recursion"}'
+PER_FAULT_HOOKS = {"wp_fault", "cow_copy", "cow_reuse", "gup_unshare"}
+
+
+def counted_loss_slack(series, expected):
+    counted, _ = metric_value(series, COUNTED_LOSS)
+    return min(int(counted), int(expected) // 16)
+
+
 def evaluate(rows, data, workloads, host=False, hook_of_metric=None):
     outcomes = []
     plan = probe_plan(data.series) if data.series is not None else {}
@@ -277,6 +290,10 @@ def evaluate(rows, data, workloads, host=False, hook_of_metric=None):
             measured = int(value) if value == int(value) else value
             if not found:
                 detail += " (no such series: 0)"
+            slack = counted_loss_slack(data.series, expected) if hook in PER_FAULT_HOOKS and expected > 0 else 0
+            if slack and measured < expected - lo:
+                lo += slack
+                detail += "; -%d allowed: counted bpf_recursion drops" % slack
         else:
             raise ValueError("unknown selector kind in %r" % row.selector)
         ok = measured is not None and expected - lo <= measured <= expected + hi
