@@ -217,9 +217,9 @@ def cmd_test(args):
         print("vmstat delta around %s (/init): %s" % (w, " ".join(
             "%s=%s" % (k, d.get(k)) for k in ("pgreuse", "pswpout", "nr_foll_pin_acquired", "pgfault"))))
     if data.series is not None:
-        print("losses the daemon counted: %s" % " ".join(
-            "%s=%d" % (labels.get("cause"), value) for name, labels, value in data.series
-            if name == "cowwatch_events_dropped_total" and value))
+        losses = ["%s=%d" % (labels.get("cause"), value) for name, labels, value in data.series
+                  if name == "cowwatch_events_dropped_total" and value]
+        print("losses the daemon counted: %s" % (" ".join(losses) or "none"))
     failed = [o for o in outcomes if o.status == "FAIL"]
     pending = [o for o in outcomes if o.status in ("PENDING", "XPASS")]
     print("summary: %d pass, %d fail, %d pending/xpass, %d skipped; %d other problem(s)" % (
