@@ -3,8 +3,9 @@
 #
 #   bench/run.sh [--quick] [--build-dir DIR]              host: model, consumer, storm (tracepoint rung),
 #                                                         the daemon at 10,000 real processes
-#   bench/run.sh --vm 6.1|6.12|newest [--quick] [--build-dir DIR]
-#                                                         the storm + overload check in a QEMU kernel
+#   bench/run.sh --vm 6.1|6.12|newest [--quick] [--prefer kprobe|fentry] [--build-dir DIR]
+#                                                         the storm + overload check in a QEMU kernel,
+#                                                         whose clock counts instructions (-icount)
 #   bench/run.sh --smoke [--build-dir DIR]                the ctest `bench` smoke (< 60 s)
 #
 # Build first: cmake -S . -B build && cmake --build build --target cw_bench_model cw_bench_storm cw_bench_consumer
@@ -16,13 +17,15 @@ build="$here/../build"
 mode=host
 quick=
 kernel=
+prefer=
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=--quick ;;
     --smoke) mode=smoke ;;
     --vm) mode=vm; kernel=$2; shift ;;
+    --prefer) prefer="--prefer-$2"; shift ;;
     --build-dir) build=$2; shift ;;
-    *) echo "usage: $0 [--quick] [--smoke] [--vm KERNEL] [--build-dir DIR]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--quick] [--smoke] [--vm KERNEL [--prefer kprobe|fentry]] [--build-dir DIR]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -80,10 +83,11 @@ host)
   echo; "$here/summarize.sh" "$out"
   ;;
 vm)
-  # Under TCG with 1 vCPU a COW fault takes ~60 us: fewer pages, more rounds.
+  # Under TCG with 1 vCPU a COW fault takes ~60 us: fewer pages, more rounds. --icount: the guest's
+  # clock counts its instructions (1 ns each), so the figures do not move with the host's load.
   if [ -n "$quick" ]; then args="--pages 2048 --rounds 3 --reps 2 --overload"
   else args="--pages 4096 --rounds 7 --reps 3 --overload"; fi
-  $nice_cmd python3 "$here/../tests/vm/vm.py" shell --kernel "$kernel" --timeout 1800 \
-    --bin "$bin/cw_bench_storm" --run "cw_bench_storm $args"
+  $nice_cmd python3 "$here/../tests/vm/vm.py" shell --icount --kernel "$kernel" --timeout 1800 \
+    --bin "$bin/cw_bench_storm" --run "cw_bench_storm $args $prefer"
   ;;
 esac

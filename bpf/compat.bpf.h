@@ -248,4 +248,13 @@ static __always_inline unsigned long cw_mm_flags(const struct mm_struct *mm)
 	return BPF_CORE_READ(mm, flags);
 }
 
+/* Has a FOLL_PIN ever pinned a page of mm? MMF_HAS_PINNED (5.10: mm->has_pinned): what fork's
+ * page_needs_cow_for_dma() (5.10: copy_present_page()) tests before it looks at any page. */
+static __always_inline bool cw_mm_has_pinned(const struct mm_struct *mm)
+{
+	if (bpf_core_field_exists(((struct mm_struct___510 *)0)->has_pinned))
+		return BPF_CORE_READ((struct mm_struct___510 *)mm, has_pinned.counter) != 0;
+	return cw_test_bit(cw_mm_flags(mm), CW_MMF_HAS_PINNED);
+}
+
 #endif /* COWWATCH_COMPAT_BPF_H */

@@ -17,6 +17,7 @@
 #include "gup_context.bpf.h"
 #include "maps.bpf.h"
 #include "page_state.bpf.h"
+#include "vmf_view.bpf.h"
 #include <bpf/bpf_tracing.h>
 
 struct cw_wp_stash {
@@ -24,7 +25,6 @@ struct cw_wp_stash {
 	struct cw_page_state st;
 	__u8 copy_seen;		/* wp_page_copy succeeded inside this fault (copy_exact) */
 	__u8 reuse_seen;	/* wp_page_reuse ran inside this fault (reuse_exact) */
-	__u8 in_hash;		/* lives in cw_wp_stash_hash (removed when the fault ends) */
 };
 
 struct {
@@ -37,43 +37,60 @@ struct {
 /*
  * Fallback for kernels whose task storage refuses to create entries in this context (measured:
  * 7.2 returns NULL at do_wp_page entry), and the only stash on kernels without task storage
- * (5.10: the loader does not create cw_wp_stash_map there). Keyed by thread id; an entry lives for
- * one fault.
+ * (5.10: the loader does not create cw_wp_stash_map there). Keyed by thread id. An entry lives as
+ * long as its thread (removed at exit, lifecycle.bpf.h), so a fault costs two lookups, not an
+ * insert and a delete; LRU: an exit missed cannot leak an entry for good.
  */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH); /* a missed exit cannot leak an entry for good */
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u32);
 	__type(value, struct cw_wp_stash);
 } cw_wp_stash_hash SEC(".maps");
 
-static const struct cw_wp_stash cw_hash_stash = {.in_hash = 1};
+/* Set once task storage refused to create a stash: later faults go straight to the hash. */
+__u32 cw_stash_in_hash = 0;
 
-static __always_inline struct cw_wp_stash *cw_stash(bool create)
+static const struct cw_wp_stash cw_empty_stash;
+
+static __always_inline struct cw_wp_stash *cw_stash_task(const struct task_struct *cur, bool create)
+{
+	if (!cw_cfg.task_storage || !cw_cfg.task_btf || !cur)
+		return 0;
+	return bpf_task_storage_get(&cw_wp_stash_map, (struct task_struct *)cur, 0,
+				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+}
+
+/*
+ * The current thread's stash (cur: cw_current_btf()). create: at do_wp_page entry; otherwise the
+ * one entry made, wherever it lives (the hash may have taken over since).
+ */
+static __always_inline struct cw_wp_stash *cw_stash(const struct task_struct *cur, bool create)
 {
 	struct cw_wp_stash *s;
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u32 tid;
 
-	if (cw_cfg.task_storage) {
-		s = bpf_task_storage_get(&cw_wp_stash_map, bpf_get_current_task_btf(), 0,
-					 create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	if (!cw_stash_in_hash) {
+		s = cw_stash_task(cur, create);
 		if (s)
 			return s;
+		if (create && cw_cfg.task_storage)
+			cw_stash_in_hash = 1;
 	}
+	tid = (__u32)bpf_get_current_pid_tgid();
 	s = bpf_map_lookup_elem(&cw_wp_stash_hash, &tid);
-	if (s || !create)
+	if (s)
 		return s;
-	bpf_map_update_elem(&cw_wp_stash_hash, &tid, &cw_hash_stash, BPF_NOEXIST);
+	if (!create)
+		return cw_stash_in_hash ? cw_stash_task(cur, false) : 0;
+	bpf_map_update_elem(&cw_wp_stash_hash, &tid, &cw_empty_stash, BPF_NOEXIST);
 	return bpf_map_lookup_elem(&cw_wp_stash_hash, &tid);
 }
 
-/* Ends a fault's use of the stash: the fallback entry is removed, task storage is kept. */
-static __always_inline void cw_stash_done(struct cw_wp_stash *s)
+/* Thread exit: its fallback stash goes with it. */
+static __always_inline void cw_stash_forget(__u32 tid)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-
-	s->vmf = 0;
-	if (s->in_hash)
+	if (bpf_map_lookup_elem(&cw_wp_stash_hash, &tid))
 		bpf_map_delete_elem(&cw_wp_stash_hash, &tid);
 }
 
@@ -83,7 +100,7 @@ static __always_inline void cw_stash_done(struct cw_wp_stash *s)
  */
 static __always_inline void cw_wp_entry(const struct vm_fault *vmf, bool btf)
 {
-	struct cw_wp_stash *s = cw_stash(true);
+	struct cw_wp_stash *s = cw_stash(cw_current_btf(), true);
 	unsigned long orig_pte;
 
 	if (!s)
@@ -97,19 +114,18 @@ static __always_inline void cw_wp_entry(const struct vm_fault *vmf, bool btf)
 }
 
 /* The owner of the faulting mm: current, or (remote fault) mm->owner. */
-static __always_inline bool cw_fault_owner(const struct vm_fault *vmf, bool btf, struct cw_proc_key *key,
-					   char *comm, bool *have_comm)
+static __always_inline bool cw_fault_owner(const struct mm_struct *mm, const struct task_struct *cur,
+					   struct cw_proc_key *key, char *comm, bool *have_comm)
 {
-	const struct mm_struct *mm = CW_READ(btf, vmf, vma, vm_mm);
 	const struct task_struct *owner;
 	bool own;
 
-	if (cw_cfg.task_btf)
-		own = ((const struct task_struct *)bpf_get_current_task_btf())->mm == mm;
+	if (cw_cfg.task_btf && cur)
+		own = cur->mm == mm;
 	else
 		own = BPF_CORE_READ((const struct task_struct *)bpf_get_current_task(), mm) == mm;
 	if (own) {
-		cw_current_key(key);
+		cw_current_key(cur, key);
 		*have_comm = true;
 		return false;
 	}
@@ -118,7 +134,7 @@ static __always_inline bool cw_fault_owner(const struct vm_fault *vmf, bool btf,
 		cw_task_key(owner, key);
 		BPF_CORE_READ_STR_INTO((char(*)[CW_COMM_LEN])comm, owner, comm);
 	} else {
-		cw_current_key(key);
+		cw_current_key(cur, key);
 	}
 	*have_comm = false;
 	return true;
@@ -130,30 +146,30 @@ static __always_inline bool cw_fault_owner(const struct vm_fault *vmf, bool btf,
  * FAULT_FLAG_UNSHARE (6.12+: only GUP and break_ksm set it) or on a KSM page (6.1 unmerges with
  * FAULT_FLAG_WRITE). Only such faults pay the lookup. Without the GUP probe: never (the plan says so).
  */
-static __always_inline bool cw_ksm_unmerge(const struct vm_fault *vmf, bool btf, __u32 flags, bool unshare,
-					   const struct cw_page_state *st)
+static __always_inline bool cw_ksm_unmerge(const struct cw_vmf_view *v, bool unshare, const struct cw_page_state *st)
 {
-	if (!cw_cfg.gup_context || !(flags & bpf_core_enum_value(enum fault_flag, FAULT_FLAG_REMOTE)))
+	if (!cw_cfg.gup_context || !(v->flags & bpf_core_enum_value(enum fault_flag, FAULT_FLAG_REMOTE)))
 		return false;
 	if (!unshare && !(st->page_flags & CW_PF_KSM))
 		return false;
-	return !cw_in_gup(CW_READ(btf, vmf, vma, vm_mm));
+	return !cw_in_gup(v->mm);
 }
 
 /* do_wp_page exit: decide, count, maybe emit. btf: as for cw_wp_entry (vmf is 0 on kretprobes). */
 static __always_inline void cw_wp_exit(const struct vm_fault *vmf, bool btf)
 {
-	struct cw_wp_stash *s = cw_stash(false);
+	const struct task_struct *cur = cw_current_btf();
+	struct cw_wp_stash *s = cw_stash(cur, false);
 	struct cw_page_state st = {};
+	struct cw_vmf_view v = {};
 	struct cw_proc_key key;
 	struct cw_counters *host, *proc;
 	struct cw_event *e;
 	char owner_comm[CW_COMM_LEN] = {};
-	unsigned long orig_pte, new_pte = 0, vm_flags;
-	pte_t *ptep;
+	unsigned long new_pte = 0;
+	const pte_t *ptep;
 	bool unshare, remote, have_comm, copied, pfn_changed, exact, anomaly, unmerge, have_stash = false;
 	__u8 copy_seen = 0, reuse_seen = 0;
-	__u32 flags;
 	__u8 decision, reason = CW_REASON_COUNT, ff = 0;
 
 	if (!btf && !vmf && s) /* kretprobe: the fault in flight, from the stash */
@@ -165,36 +181,31 @@ static __always_inline void cw_wp_exit(const struct vm_fault *vmf, bool btf)
 		copy_seen = s->copy_seen;
 		reuse_seen = s->reuse_seen;
 		have_stash = true;
-		cw_stash_done(s);
+		s->vmf = 0;
 	} else {
 		cw_drop(CW_DROP_STASH_MISS);
 	}
 
-	if (bpf_core_field_exists(((struct vm_fault___510 *)0)->flags))
-		flags = CW_READ(btf, (const struct vm_fault___510 *)vmf, flags);
-	else
-		flags = CW_READ(btf, vmf, flags);
+	cw_vmf_view(vmf, btf, &v);
 	unshare = bpf_core_enum_value_exists(enum fault_flag, FAULT_FLAG_UNSHARE) &&
-		  (flags & bpf_core_enum_value(enum fault_flag, FAULT_FLAG_UNSHARE));
+		  (v.flags & bpf_core_enum_value(enum fault_flag, FAULT_FLAG_UNSHARE));
 	ff = unshare ? CW_FF_UNSHARE : CW_FF_WRITE;
-	unmerge = cw_ksm_unmerge(vmf, btf, flags, unshare, &st);
+	unmerge = cw_ksm_unmerge(&v, unshare, &st);
 	if (unmerge)
 		ff |= CW_FF_KSM_UNMERGE;
-	orig_pte = CW_READ(btf, vmf, orig_pte.pte);
 	if (!cw_vmemmap_cache) /* vmf->page: vm_normal_page() of orig_pte (do_wp_page sets it); */
-		cw_calibrate_vmemmap(BPF_CORE_READ(vmf, page), orig_pte); /* read as a value, not a pointer */
-	ptep = CW_READ(btf, vmf, pte);
+		cw_calibrate_vmemmap(BPF_CORE_READ(vmf, page), v.orig_pte); /* read as a value, not a pointer */
+	ptep = v.pte; /* a local: CO-RE must not see the view's own field in the access chain */
 	if (ptep)
 		new_pte = CW_READ(btf, ptep, pte);
-	vm_flags = CW_READ(btf, vmf, vma, vm_flags);
 
-	pfn_changed = ptep && (new_pte & 1) && cw_pte_pfn(new_pte) != cw_pte_pfn(orig_pte);
+	pfn_changed = ptep && (new_pte & 1) && cw_pte_pfn(new_pte) != cw_pte_pfn(v.orig_pte);
 	/* wp_page_copy (6.1) returns VM_FAULT_WRITE only for a completed write copy; an unshare copy
 	 * and a raced no-op both return 0, so unshare faults are always judged by the pfn compare. */
 	exact = cw_cfg.copy_exact && have_stash && !unshare;
 	copied = exact ? copy_seen : pfn_changed;
 
-	if (vm_flags & (CW_VM_SHARED | CW_VM_MAYSHARE))
+	if (v.vm_flags & (CW_VM_SHARED | CW_VM_MAYSHARE))
 		decision = CW_DECISION_SHARED_MAPPING;
 	else if (copied)
 		decision = CW_DECISION_COPY;
@@ -205,7 +216,7 @@ static __always_inline void cw_wp_exit(const struct vm_fault *vmf, bool btf)
 	else
 		decision = CW_DECISION_INCOMPLETE;
 
-	remote = cw_fault_owner(vmf, btf, &key, owner_comm, &have_comm);
+	remote = cw_fault_owner(v.mm, cur, &key, owner_comm, &have_comm);
 	if (remote)
 		ff |= CW_FF_REMOTE;
 	host = cw_host_counters();
@@ -214,8 +225,8 @@ static __always_inline void cw_wp_exit(const struct vm_fault *vmf, bool btf)
 	if (exact && copied != pfn_changed && host)
 		host->c[CW_C_SELFCHECK_COPY_MISMATCH] += 1;
 	if (proc && !remote) {
-		proc->cgroup_id = bpf_get_current_cgroup_id();
-		cw_note_comm(proc);
+		proc->cgroup_id = cw_current_cgroup_id(cur);
+		cw_note_comm(proc, cur);
 	}
 	cw_count(host, proc, unshare ? CW_C_WP_UNSHARE : CW_C_WP_WRITE);
 	if (remote)
@@ -259,8 +270,8 @@ static __always_inline void cw_wp_exit(const struct vm_fault *vmf, bool btf)
 	e->start_ns = key.start_ns;
 	e->pid = (__u32)bpf_get_current_pid_tgid();
 	e->actor_tgid = bpf_get_current_pid_tgid() >> 32;
-	e->cgroup_id = remote ? 0 : bpf_get_current_cgroup_id();
-	e->address = CW_READ(btf, vmf, address) & ~4095UL;
+	e->cgroup_id = remote ? 0 : cw_current_cgroup_id(cur);
+	e->address = v.address & ~4095UL;
 	e->decision = decision;
 	e->reason = reason;
 	e->fault_flags = ff;
@@ -310,7 +321,7 @@ int BPF_KRETPROBE(cw_kretprobe_do_wp_page)
  * write faults: `(page_copied && !unshare) ? VM_FAULT_WRITE : 0` (6.1 mm/memory.c). */
 static __always_inline void cw_mark_copy(long ret)
 {
-	struct cw_wp_stash *s = cw_stash(false);
+	struct cw_wp_stash *s = cw_stash(cw_current_btf(), false);
 
 	if (s && s->vmf && bpf_core_enum_value_exists(enum vm_fault_reason, VM_FAULT_WRITE) &&
 	    (ret & bpf_core_enum_value(enum vm_fault_reason, VM_FAULT_WRITE)))
@@ -335,7 +346,7 @@ int BPF_KRETPROBE(cw_kretprobe_wp_page_copy, long ret)
  * every kernel measured (fentry EBUSY, kprobe EINVAL), so normally the derived rung is used. */
 static __always_inline void cw_mark_reuse(void)
 {
-	struct cw_wp_stash *s = cw_stash(false);
+	struct cw_wp_stash *s = cw_stash(cw_current_btf(), false);
 
 	if (s && s->vmf)
 		s->reuse_seen = 1;

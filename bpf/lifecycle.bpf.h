@@ -6,6 +6,7 @@
 #ifndef COWWATCH_LIFECYCLE_BPF_H
 #define COWWATCH_LIFECYCLE_BPF_H
 
+#include "cow.bpf.h"
 #include "owner.bpf.h"
 #include <bpf/bpf_tracing.h>
 
@@ -34,52 +35,68 @@ __s64 cw_forks_copying = 0;
 
 static const struct cw_fork_copy cw_fork_copy_zero;
 
-/* int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma): entry */
-static __always_inline void cw_fork_copy_enter(void)
+/*
+ * int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma): entry.
+ * Only a source mm that ever had a page pinned can have pages copied eagerly, so the fork of any
+ * other process costs a flag read here and a global load at exit.
+ */
+static __always_inline void cw_fork_copy_enter(const struct vm_area_struct *src_vma)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct cw_fork_copy *c = bpf_map_lookup_elem(&cw_fork_copies, &tid);
+	__u32 tid;
+	struct cw_fork_copy *c;
 
+	if (!src_vma || !cw_mm_has_pinned(BPF_CORE_READ(src_vma, vm_mm)))
+		return;
+	tid = (__u32)bpf_get_current_pid_tgid();
+	c = bpf_map_lookup_elem(&cw_fork_copies, &tid);
 	if (!c) {
 		bpf_map_update_elem(&cw_fork_copies, &tid, &cw_fork_copy_zero, BPF_NOEXIST);
 		c = bpf_map_lookup_elem(&cw_fork_copies, &tid);
 		if (!c)
 			return;
 	}
+	if (!c->active)
+		__sync_fetch_and_add(&cw_forks_copying, 1);
 	c->active = 1;
-	__sync_fetch_and_add(&cw_forks_copying, 1);
 }
 
-/* copy_page_range: exit */
-static __always_inline void cw_fork_copy_leave(void)
-{
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct cw_fork_copy *c = bpf_map_lookup_elem(&cw_fork_copies, &tid);
-
-	if (c)
-		c->active = 0;
-	if (cw_forks_copying > 0)
-		__sync_fetch_and_add(&cw_forks_copying, -1);
-}
-
-/* struct folio *vma_alloc_folio[_noprof](gfp_t gfp, int order, struct vm_area_struct *vma, ...) */
-static __always_inline void cw_fork_copy_alloc(void)
+/* The current task's fork-copy slot while any fork is copying a pinned mm, else NULL. */
+static __always_inline struct cw_fork_copy *cw_fork_copy_active(void)
 {
 	__u32 tid;
 	struct cw_fork_copy *c;
 
 	if (cw_forks_copying <= 0)
-		return;
+		return 0;
 	tid = (__u32)bpf_get_current_pid_tgid();
 	c = bpf_map_lookup_elem(&cw_fork_copies, &tid);
-	if (c && c->active)
+	return c && c->active ? c : 0;
+}
+
+/* copy_page_range: exit */
+static __always_inline void cw_fork_copy_leave(void)
+{
+	struct cw_fork_copy *c = cw_fork_copy_active();
+
+	if (c) {
+		c->active = 0;
+		__sync_fetch_and_add(&cw_forks_copying, -1);
+	}
+}
+
+/* struct folio *vma_alloc_folio[_noprof](gfp_t gfp, int order, struct vm_area_struct *vma, ...) */
+static __always_inline void cw_fork_copy_alloc(void)
+{
+	struct cw_fork_copy *c = cw_fork_copy_active();
+
+	if (c)
 		c->pages++;
 }
 
 SEC("?fentry/copy_page_range")
-int BPF_PROG(cw_fentry_copy_page_range)
+int BPF_PROG(cw_fentry_copy_page_range, struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma)
 {
-	cw_fork_copy_enter();
+	cw_fork_copy_enter(src_vma);
 	return 0;
 }
 
@@ -99,9 +116,9 @@ int BPF_PROG(cw_fentry_vma_alloc_folio)
 
 /* The same on kprobes, where trampolines cannot attach (arm64 6.1: no direct-call ftrace). */
 SEC("?kprobe")
-int BPF_KPROBE(cw_kprobe_copy_page_range)
+int BPF_KPROBE(cw_kprobe_copy_page_range, struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma)
 {
-	cw_fork_copy_enter();
+	cw_fork_copy_enter(src_vma);
 	return 0;
 }
 
@@ -157,17 +174,16 @@ int BPF_PROG(cw_sched_process_fork, struct task_struct *parent, struct task_stru
 
 	mm = BPF_CORE_READ(parent, mm);
 	if (mm) {
-		if (bpf_core_field_exists(((struct mm_struct___510 *)0)->has_pinned))
-			has_pinned = BPF_CORE_READ((struct mm_struct___510 *)mm, has_pinned.counter) != 0;
-		else
-			has_pinned = cw_test_bit(cw_mm_flags(mm), CW_MMF_HAS_PINNED);
+		has_pinned = cw_mm_has_pinned(mm);
 		pinned_vm = BPF_CORE_READ(mm, pinned_vm.counter);
 	}
 	host = cw_host_counters();
 	proc = cw_proc_counters(&pkey);
 	if (proc) {
-		proc->cgroup_id = bpf_get_current_cgroup_id();
-		cw_note_comm(proc);
+		const struct task_struct *cur = cw_current_btf();
+
+		proc->cgroup_id = cw_current_cgroup_id(cur);
+		cw_note_comm(proc, cur);
 	}
 	cw_count(host, proc, CW_C_FORK);
 	/* long-term pins imply MMF_HAS_PINNED: keep LONGTERM a subset of MM_HAS_PINNED */
@@ -212,6 +228,7 @@ int BPF_PROG(cw_sched_process_exit, struct task_struct *p)
 {
 	struct cw_event *e;
 
+	cw_stash_forget((__u32)bpf_get_current_pid_tgid()); /* p is current */
 	if (BPF_CORE_READ(p, signal, live.counter) != 0)
 		return 0; /* other threads of the group still live */
 	e = cw_reserve(true);
@@ -238,14 +255,15 @@ int BPF_PROG(cw_sched_process_exit, struct task_struct *p)
 SEC("?raw_tp/sched_process_exec")
 int BPF_PROG(cw_sched_process_exec)
 {
+	const struct task_struct *cur = cw_current_btf();
 	struct cw_proc_key key;
 	struct cw_counters *proc;
 	struct cw_event *e;
 
-	cw_current_key(&key);
+	cw_current_key(cur, &key);
 	proc = bpf_map_lookup_elem(&cw_procs, &key);
 	if (proc)
-		cw_note_comm(proc);
+		cw_note_comm(proc, cur);
 	e = cw_reserve(true);
 	if (!e)
 		return 0;
@@ -305,15 +323,17 @@ int BPF_PROG(cw_task_rename, struct task_struct *task, const char *comm)
 SEC("?raw_tp/page_fault_user")
 int BPF_PROG(cw_page_fault_user, unsigned long address, struct pt_regs *regs, unsigned long error_code)
 {
+	const struct task_struct *cur;
 	struct cw_proc_key key;
 	struct cw_counters *proc;
 
 	if ((error_code & CW_PF_ERR_PWU) != CW_PF_ERR_PWU)
 		return 0;
-	cw_current_key(&key);
+	cur = cw_current_btf();
+	cw_current_key(cur, &key);
 	proc = cw_proc_counters(&key);
 	if (proc)
-		cw_note_comm(proc);
+		cw_note_comm(proc, cur);
 	cw_count(cw_host_counters(), proc, CW_C_WP_APPROX);
 	return 0;
 }

@@ -105,19 +105,48 @@ static __always_inline void cw_task_key(const struct task_struct *task, struct c
 	key->start_ns = BPF_CORE_READ(task, group_leader, start_time);
 }
 
-/* Identity of the current thread group: BTF-typed loads, no helper calls (any program type);
- * without bpf_get_current_task_btf() (before 5.11), bpf_get_current_task() and probe reads. */
-static __always_inline void cw_current_key(struct cw_proc_key *key)
+/*
+ * The current task as a BTF pointer, whose fields are plain loads, or NULL before 5.11 (no
+ * bpf_get_current_task_btf(): probe reads then). It is a helper call: a program fetches it once
+ * and hands it to the readers below.
+ */
+static __always_inline const struct task_struct *cw_current_btf(void)
 {
-	if (!cw_cfg.task_btf) {
+	if (!cw_cfg.task_btf)
+		return 0;
+	return (const struct task_struct *)bpf_get_current_task_btf();
+}
+
+/* Identity of the current thread group (cur: cw_current_btf()). */
+static __always_inline void cw_current_key(const struct task_struct *cur, struct cw_proc_key *key)
+{
+	if (!cw_cfg.task_btf || !cur) {
 		cw_task_key((const struct task_struct *)bpf_get_current_task(), key);
 		return;
 	}
-	const struct task_struct *cur = (const struct task_struct *)bpf_get_current_task_btf();
-
 	key->tgid = cur->tgid;
 	key->pad = 0;
 	key->start_ns = cur->group_leader->start_time;
+}
+
+/* The current task's cgroup v2 id, what bpf_get_current_cgroup_id() returns (task_dfl_cgroup()'s
+ * kernfs id), by four loads instead of a helper call where cur is a BTF pointer. */
+static __always_inline __u64 cw_current_cgroup_id(const struct task_struct *cur)
+{
+	const struct css_set *cset;
+	const struct cgroup *cgrp;
+	const struct kernfs_node *kn;
+
+	if (!cw_cfg.task_btf || !cur)
+		return bpf_get_current_cgroup_id();
+	cset = cur->cgroups;
+	if (!cset)
+		return 0;
+	cgrp = cset->dfl_cgrp;
+	if (!cgrp)
+		return 0;
+	kn = cgrp->kn;
+	return kn ? kn->id : 0;
 }
 
 /*
@@ -128,15 +157,14 @@ static __always_inline void cw_current_key(struct cw_proc_key *key)
  * other tasks on that CPU miss, and its reserved record holds back the ring's later records).
  * Two 8-byte loads through BTF pointers: no helper call on the fault path.
  */
-static __always_inline void cw_note_comm(struct cw_counters *proc)
+static __always_inline void cw_note_comm(struct cw_counters *proc, const struct task_struct *cur)
 {
-	if (!cw_cfg.task_btf) { /* before 5.11: probe reads */
+	if (!cw_cfg.task_btf || !cur) { /* before 5.11: probe reads */
 		const struct task_struct *t = (const struct task_struct *)bpf_get_current_task();
 
 		BPF_CORE_READ_INTO(&proc->comm, t, group_leader, comm);
 		return;
 	}
-	const struct task_struct *cur = (const struct task_struct *)bpf_get_current_task_btf();
 	const __u64 *name = (const __u64 *)cur->group_leader->comm;
 	__u64 *dst = (__u64 *)proc->comm;
 

@@ -35,7 +35,7 @@ struct Args {
   int stats_storms = 5;
   bool stats = true;
   bool overload = false;
-  bool prefer_kprobe = false;  // probes.prefer: kprobe
+  probe::RungPreference prefer = probe::RungPreference::kAuto;  // probes.prefer (--prefer-kprobe|fentry)
   std::string modes = "detached,floor,countfloor,naive,cowwatch";
 };
 
@@ -61,12 +61,14 @@ bool parse(int argc, char** argv, Args* a) {
     } else if (arg == "--overload") {
       a->overload = true;
     } else if (arg == "--prefer-kprobe") {
-      a->prefer_kprobe = true;
+      a->prefer = probe::RungPreference::kKprobe;
+    } else if (arg == "--prefer-fentry") {
+      a->prefer = probe::RungPreference::kFentry;
     } else {
       std::fprintf(stderr,
                    "usage: cw_bench_storm [--quick] [--pages N] [--rounds R] [--reps K] "
                    "[--modes detached,floor,countfloor,naive,cowwatch,programs] [--no-stats] [--overload] "
-                   "[--prefer-kprobe]\n");
+                   "[--prefer-kprobe|--prefer-fentry]\n");
       return false;
     }
   }
@@ -133,7 +135,7 @@ int run(const Args& a) {
   options.ring_bytes = uint32_t(defaults.bpf.ring_buffer_size);
   options.ctl_ring_bytes = uint32_t(defaults.bpf.control_ring_size);
   options.max_processes = defaults.limits.max_tracked_processes;
-  options.prefer = a.prefer_kprobe ? probe::RungPreference::kKprobe : probe::RungPreference::kAuto;
+  options.prefer = a.prefer;
   const uint64_t drain_ns = uint64_t(defaults.daemon.drain_interval.count());
   const uint64_t poll_ns = uint64_t(defaults.daemon.poll_interval.count());
 

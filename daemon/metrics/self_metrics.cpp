@@ -31,6 +31,7 @@ void SelfMetrics::update_from_sample(const ingest::KernelSample& sample) {
     SelfState::ProgramTotals& totals = state_.programs[program.name];
     totals.run_time_ns.observe(program.run_time_ns);
     totals.run_cnt.observe(program.run_cnt);
+    totals.misses.observe(program.recursion_misses);
   }
   state_.bpf_recursion.observe(recursion);
   state_.derived_copy_mismatch.observe(sample.host.c[CW_C_SELFCHECK_COPY_MISMATCH]);
@@ -112,12 +113,18 @@ std::vector<MetricFamily> SelfMetrics::Collect() const {
                             "BPF program run time (needs kernel.bpf_stats_enabled=1)", MetricType::Counter);
   FamilyBuilder runs("cowwatch_bpf_runs_total", "BPF program runs (needs kernel.bpf_stats_enabled=1)",
                      MetricType::Counter);
+  FamilyBuilder misses("cowwatch_bpf_misses_total",
+                       "BPF program runs the kernel skipped (recursion protection): each one an event "
+                       "lost, and counted; their sum is cowwatch_events_dropped_total{cause=\"bpf_recursion\"}",
+                       MetricType::Counter);
   for (const auto& [name, totals] : s.programs) {
     run_seconds.add({{"prog", name}}, double(totals.run_time_ns.total()) / 1e9);
     runs.add({{"prog", name}}, double(totals.run_cnt.total()));
+    misses.add({{"prog", name}}, double(totals.misses.total()));
   }
   out.push_back(run_seconds.take());
   out.push_back(runs.take());
+  out.push_back(misses.take());
 
   gauge("cowwatch_config_last_reload_successful", "Whether the last configuration load succeeded",
         s.config_last_reload_successful ? 1 : 0);

@@ -6,7 +6,8 @@
 //   set_probe_plan(plan)       after attach              -> cowwatch_probe_info, cowwatch_probe_exact
 //   update_from_sample(sample) every poll                -> cowwatch_events_dropped_total (drops +
 //                              recursion_misses as cause bpf_recursion), cowwatch_process_map_*,
-//                              cowwatch_bpf_run_seconds_total, cowwatch_bpf_runs_total
+//                              cowwatch_bpf_run_seconds_total, cowwatch_bpf_runs_total,
+//                              cowwatch_bpf_misses_total
 //   set_events_received(n)     every poll (Aggregator::events_received()) -> cowwatch_events_received_total
 //   set_tracked_processes(n)   every poll (Aggregator::tracked_processes()) -> cowwatch_tracked_processes
 //   set_config_reload(ok, t)   at start-up and each SIGHUP -> cowwatch_config_last_reload_*
@@ -55,7 +56,7 @@ struct SelfState {
     bool exact = false;
   };
   struct ProgramTotals {
-    ResettableCounter run_time_ns, run_cnt;
+    ResettableCounter run_time_ns, run_cnt, misses;
   };
 
   BuildInfo build;

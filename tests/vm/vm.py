@@ -69,7 +69,8 @@ def cmd_shell(args):
     spec = initramfs.Spec(bins=args.bin or [], files=_parse_files(args.file),
                           script=args.run, modules=initramfs.DEFAULT_MODULES + (args.module or []))
     result = qemu.boot_with_fallback(kernel, spec, timeout=args.timeout, log=log,
-                                     allow_fallback=(args.kernel == "newest"))
+                                     allow_fallback=(args.kernel == "newest"),
+                                     extra_args=qemu.ICOUNT_ARGS if args.icount else ())
     if result.kernel is not kernel:
         log("NOTE: ran on fallback kernel %s" % result.kernel.release)
     section = result.sections.get("cmd")
@@ -219,7 +220,11 @@ def cmd_test(args):
     if data.series is not None:
         losses = ["%s=%d" % (labels.get("cause"), value) for name, labels, value in data.series
                   if name == "cowwatch_events_dropped_total" and value]
+        misses = ["%s=%d" % (labels.get("prog"), value) for name, labels, value in data.series
+                  if name == "cowwatch_bpf_misses_total" and value]
         print("losses the daemon counted: %s" % (" ".join(losses) or "none"))
+        if misses:
+            print("runs skipped, per program: %s" % " ".join(misses))
     failed = [o for o in outcomes if o.status == "FAIL"]
     pending = [o for o in outcomes if o.status in ("PENDING", "XPASS")]
     print("summary: %d pass, %d fail, %d pending/xpass, %d skipped; %d other problem(s)" % (
@@ -247,6 +252,9 @@ def main(argv=None):
     s.add_argument("--run", required=True, help="command run under /bin/sh in the VM")
     s.add_argument("--timeout", type=float, default=180.0, help="VM wall-clock timeout, seconds")
     s.add_argument("--console", action="store_true", help="also print the whole serial console")
+    s.add_argument("--icount", action="store_true",
+                   help="guest time counts guest instructions (QEMU -icount shift=0: 1 ns each), so timings "
+                        "do not move with the host's load (the benchmarks use it)")
     t = sub.add_parser("test", help="run the workloads and check expectations.py (ctest VM tier)")
     where = t.add_mutually_exclusive_group(required=True)
     where.add_argument("--kernel", choices=list(kernels.TARGETS))

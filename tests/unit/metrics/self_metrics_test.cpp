@@ -60,6 +60,7 @@ TEST(SelfMetrics, RendersEverySelfMonitoringFamily) {
            "cowwatch_process_map_capacity 32768",
            "cowwatch_bpf_run_seconds_total{prog=\"cw_fexit_do_wp_page\"} 3",
            "cowwatch_bpf_runs_total{prog=\"cw_fexit_do_wp_page\"} 40",
+           "cowwatch_bpf_misses_total{prog=\"cw_fexit_do_wp_page\"} 2",
            "cowwatch_config_last_reload_successful 0",
            "cowwatch_config_last_reload_success_timestamp_seconds 1700000000",
            "cowwatch_selfcheck_vmstat_total{counter=\"pgreuse\"} 99",
@@ -78,6 +79,7 @@ TEST(SelfMetrics, KernelCountersStayMonotonicAcrossAReload) {
   EXPECT_TRUE(has_line(text, "cowwatch_events_dropped_total{cause=\"bpf_recursion\"} 2")) << text;
   EXPECT_TRUE(has_line(text, "cowwatch_bpf_runs_total{prog=\"cw_fexit_do_wp_page\"} 19")) << text;
   EXPECT_TRUE(has_line(text, "cowwatch_bpf_run_seconds_total{prog=\"cw_fexit_do_wp_page\"} 2")) << text;
+  EXPECT_TRUE(has_line(text, "cowwatch_bpf_misses_total{prog=\"cw_fexit_do_wp_page\"} 2")) << text;
 }
 
 }  // namespace

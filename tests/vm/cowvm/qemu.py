@@ -138,7 +138,12 @@ def _collect(proc, result, start, timeout):
     return b"".join(chunks) + rest
 
 
-def boot_once(kernel, spec, timeout, log, workdir=None):
+# Guest time counts guest instructions (1 ns each) instead of following the host's clock: the
+# benchmarks' figures then do not move with the load of a shared host (`vm.py shell --icount`).
+ICOUNT_ARGS = ["-icount", "shift=0,sleep=off"]
+
+
+def boot_once(kernel, spec, timeout, log, workdir=None, extra_args=()):
     qemu, qemu_args, append = MACHINES[kernels.arch_of(kernel.target)]
     if shutil.which(qemu) is None:
         raise QemuMissing("%s not found in PATH" % qemu)
@@ -147,7 +152,7 @@ def boot_once(kernel, spec, timeout, log, workdir=None):
     try:
         initrd = os.path.join(workdir, "initrd.gz")
         notes = initramfs.build(spec, kernel, initrd)
-        cmd = [qemu, *qemu_args, "-kernel", kernel.vmlinuz, "-initrd", initrd, "-append", append]
+        cmd = [qemu, *qemu_args, *extra_args, "-kernel", kernel.vmlinuz, "-initrd", initrd, "-append", append]
         log("booting %s (%s, initrd %.1f MB)" % (kernel.release, kernel.name, os.path.getsize(initrd) / 1e6))
         start = time.monotonic()
         result = Result(kernel=kernel, notes=notes)
@@ -164,29 +169,29 @@ def boot_once(kernel, spec, timeout, log, workdir=None):
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def boot(kernel, spec, timeout, log):
+def boot(kernel, spec, timeout, log, extra_args=()):
     """Boot once; retry ONCE only if the kernel died before /init started."""
-    result = boot_once(kernel, spec, timeout, log)
+    result = boot_once(kernel, spec, timeout, log, extra_args=extra_args)
     if result.failure_kind == "before_init":
         log("%s died before /init: %s — retrying once" % (kernel.release, result.failure))
         first = result
-        result = boot_once(kernel, spec, timeout, log)
+        result = boot_once(kernel, spec, timeout, log, extra_args=extra_args)
         result.attempts = 2
         result.notes.append("first boot died before /init: %s" % first.failure)
     return result
 
 
-def boot_with_fallback(kernel, spec, timeout, log, allow_fallback):
+def boot_with_fallback(kernel, spec, timeout, log, allow_fallback, extra_args=()):
     """boot(); for the newest kernel, fall back to the newest cached kernel that did boot when this one
     dies before /init twice (a kernel/emulator problem outside the project)."""
-    result = boot(kernel, spec, timeout, log)
+    result = boot(kernel, spec, timeout, log, extra_args)
     if result.failure_kind != "before_init" or not allow_fallback:
         return result
     for other in kernels.cached(kernel.target):
         if other.name != kernel.name and other.has_booted():
             log("NEWEST KERNEL %s FAILED BEFORE /init (%s); falling back to %s, which booted before"
                 % (kernel.release, result.failure, other.release))
-            fb = boot(other, spec, timeout, log)
+            fb = boot(other, spec, timeout, log, extra_args)
             fb.notes.insert(0, "newest kernel %s failed before /init (%s); fell back to %s"
                             % (kernel.release, result.failure, other.release))
             return fb
