@@ -93,7 +93,7 @@ class FloorRung final : public Rung {
     set_.detach();
     floor__destroy(skel_);
   }
-  explicit FloorRung(bool counting) : counting_(counting) {}
+  explicit FloorRung(FloorKind kind) : kind_(kind) {}
   bool load(const HookSite& site, std::string* error) {
     site_ = site;
     skel_ = floor__open();
@@ -101,19 +101,27 @@ class FloorRung final : public Rung {
       *error = "floor__open failed";
       return false;
     }
-    // Both floors keep the rung's shape (entry + exit programs); the counting one counts at exit.
+    // Every floor keeps the rung's shape (entry + exit programs); the counting ones count at exit.
+    const bool count = kind_ == FloorKind::kCounting;
+    const bool stash = kind_ == FloorKind::kTwoPhase;
     switch (site.kind) {
       case HookSite::Kind::kFentry:
-        set_.add(skel_->progs.floor_fentry_do_wp_page, false);
-        set_.add(counting_ ? skel_->progs.floor_count_fexit_do_wp_page : skel_->progs.floor_fexit_do_wp_page, true);
-        break;
-      case HookSite::Kind::kKprobe:
-        set_.add(skel_->progs.floor_kprobe_do_wp_page, false);
-        set_.add(counting_ ? skel_->progs.floor_count_kretprobe_do_wp_page : skel_->progs.floor_kretprobe_do_wp_page,
+        set_.add(stash ? skel_->progs.floor_stash_fentry_do_wp_page : skel_->progs.floor_fentry_do_wp_page, false);
+        set_.add(stash   ? skel_->progs.floor_stash_fexit_do_wp_page
+                 : count ? skel_->progs.floor_count_fexit_do_wp_page
+                         : skel_->progs.floor_fexit_do_wp_page,
                  true);
         break;
-      case HookSite::Kind::kTracepoint:
-        set_.add(counting_ ? skel_->progs.floor_count_page_fault_user : skel_->progs.floor_page_fault_user, false);
+      case HookSite::Kind::kKprobe:
+        set_.add(stash ? skel_->progs.floor_stash_kprobe_do_wp_page : skel_->progs.floor_kprobe_do_wp_page, false);
+        set_.add(stash   ? skel_->progs.floor_stash_kretprobe_do_wp_page
+                 : count ? skel_->progs.floor_count_kretprobe_do_wp_page
+                         : skel_->progs.floor_kretprobe_do_wp_page,
+                 true);
+        break;
+      case HookSite::Kind::kTracepoint:  // one program: no entry/exit pair to stash across
+        set_.add(count || stash ? skel_->progs.floor_count_page_fault_user : skel_->progs.floor_page_fault_user,
+                 false);
         break;
     }
     set_.enable_autoload(site);
@@ -124,14 +132,19 @@ class FloorRung final : public Rung {
     return true;
   }
   std::string name() const override {
-    return counting_ ? "counting floor (per-process count)" : "floor (empty program)";
+    switch (kind_) {
+      case FloorKind::kEmpty: return "floor (empty program)";
+      case FloorKind::kCounting: return "counting floor (per-process count)";
+      case FloorKind::kTwoPhase: return "two-phase floor (stash+page+count)";
+    }
+    return "?";
   }
   bool attach(std::string* error) override { return set_.attach(site_, error); }
   void detach() override { set_.detach(); }
   std::vector<ProgCost> costs() override { return set_.costs(); }
 
  private:
-  bool counting_;
+  FloorKind kind_;
   HookSite site_;
   struct floor* skel_ = nullptr;
   ProgramSet set_;
@@ -306,8 +319,8 @@ const char* hook_kind_name(HookSite::Kind kind) {
 
 std::unique_ptr<Rung> make_detached_rung() { return std::make_unique<DetachedRung>(); }
 
-std::unique_ptr<Rung> make_floor_rung(const HookSite& site, std::string* error, bool counting) {
-  auto r = std::make_unique<FloorRung>(counting);
+std::unique_ptr<Rung> make_floor_rung(const HookSite& site, std::string* error, FloorKind kind) {
+  auto r = std::make_unique<FloorRung>(kind);
   if (!r->load(site, error)) return nullptr;
   return r;
 }

@@ -38,10 +38,13 @@ class Rung {
 };
 
 std::unique_ptr<Rung> make_detached_rung();
-// nullptr and *error when the floor programs cannot be loaded for `site`. counting=true: the
-// counting floor (per-process identity + hash lookup + atomic add), the least any per-process
-// counter costs on that hook.
-std::unique_ptr<Rung> make_floor_rung(const HookSite& site, std::string* error, bool counting = false);
+// The floors (bench/bpf/floor.bpf.c): kEmpty, empty programs; kCounting, the counting floor
+// (per-process identity + hash lookup + atomic add), the least any per-process counter costs on
+// that hook; kTwoPhase, the counting floor plus a per-thread stash written at entry with one
+// 64-byte read of the old page, the least any design costs that judges a fault by the page's
+// state before it. nullptr and *error when the programs cannot be loaded for `site`.
+enum class FloorKind { kEmpty, kCounting, kTwoPhase };
+std::unique_ptr<Rung> make_floor_rung(const HookSite& site, std::string* error, FloorKind kind);
 std::unique_ptr<Rung> make_naive_rung(const HookSite& site, int reader_cpu, std::string* error);
 // The daemon's pipeline in this process: KernelSession::open on attach, a thread that drains on
 // the event fd and every drain_ns into an Aggregator (exits flushed with take_process), and

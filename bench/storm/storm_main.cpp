@@ -1,6 +1,6 @@
 // cw_bench_storm: kernel-side cost of cowwatch on a fork+write storm (issue 8 §1).
 //   1. Interleaved rounds: each round runs every mode (detached, floor, countfloor, naive, cowwatch
-//      [, programs: cowwatch's programs with no reader]) in a
+//      [, stashfloor: the two-phase floor; programs: cowwatch's programs with no reader]) in a
 //      rotated order, `reps` storms per attach; per round, each mode's median is divided by the
 //      same round's detached median. Reported: median of those ratios and their range.
 //   2. bpf_stats pass (kernel.bpf_stats_enabled=1 only here): ns per run per program, and all of a
@@ -67,7 +67,7 @@ bool parse(int argc, char** argv, Args* a) {
     } else {
       std::fprintf(stderr,
                    "usage: cw_bench_storm [--quick] [--pages N] [--rounds R] [--reps K] "
-                   "[--modes detached,floor,countfloor,naive,cowwatch,programs] [--no-stats] [--overload] "
+                   "[--modes detached,floor,countfloor,stashfloor,naive,cowwatch,programs] [--no-stats] [--overload] "
                    "[--prefer-kprobe|--prefer-fentry]\n");
       return false;
     }
@@ -151,8 +151,9 @@ int run(const Args& a) {
   for (const std::string& key : split(a.modes)) {
     Mode m{key, nullptr, {}, {}, {}, {}};
     if (key == "detached") m.rung = make_detached_rung();
-    else if (key == "floor") m.rung = make_floor_rung(site, &error);
-    else if (key == "countfloor") m.rung = make_floor_rung(site, &error, true);
+    else if (key == "floor") m.rung = make_floor_rung(site, &error, FloorKind::kEmpty);
+    else if (key == "countfloor") m.rung = make_floor_rung(site, &error, FloorKind::kCounting);
+    else if (key == "stashfloor") m.rung = make_floor_rung(site, &error, FloorKind::kTwoPhase);
     else if (key == "naive") m.rung = make_naive_rung(site, reader_cpu, &error);
     else if (key == "cowwatch") m.rung = make_daemon_rung(options, drain_ns, poll_ns, reader_cpu);
     else if (key == "programs") m.rung = make_daemon_rung(options, drain_ns, poll_ns, reader_cpu, false);
@@ -217,7 +218,7 @@ int run(const Args& a) {
                 a.stats_storms, a.pages);
     std::printf("%-12s %-34s %10s %12s %14s\n", "mode", "program", "ns/run", "runs", "ns/COW fault");
     if (!set_bpf_stats(true)) std::printf("(could not enable kernel.bpf_stats_enabled)\n");
-    double floor_per_fault = 0, countfloor_per_fault = 0;
+    double floor_per_fault = 0, countfloor_per_fault = 0, stashfloor_per_fault = 0;
     for (Mode& m : modes) {
       if (m.key == "detached") continue;
       if (!m.rung->attach(&error)) {
@@ -240,10 +241,13 @@ int run(const Args& a) {
       double per_fault = double(total_ns) / double(a.pages * size_t(a.stats_storms));
       if (m.key == "floor") floor_per_fault = per_fault;
       if (m.key == "countfloor") countfloor_per_fault = per_fault;
+      if (m.key == "stashfloor") stashfloor_per_fault = per_fault;
       std::printf("%-12s %-34s %10s %12s %14.1f", m.key.c_str(), "(all programs)", "", "", per_fault);
       if (m.key != "floor" && floor_per_fault > 0) std::printf("   %.2fx the floor", per_fault / floor_per_fault);
       if (m.key != "floor" && m.key != "countfloor" && countfloor_per_fault > 0)
         std::printf(", %.2fx the counting floor", per_fault / countfloor_per_fault);
+      if (m.key != "floor" && m.key != "countfloor" && m.key != "stashfloor" && stashfloor_per_fault > 0)
+        std::printf(", %.2fx the two-phase floor", per_fault / stashfloor_per_fault);
       std::printf("\n");
     }
   }
