@@ -45,7 +45,7 @@ nice_cmd="nice -n ${NICE:-10}"
 # of four of cowwatch's sources); under TCG (1 vCPU, 1 GiB, 64 MiB swap on /dev/ram1, no compiler)
 # smaller regions and busybox gzip of the guest's files, one process per file.
 if [ -n "$quick" ]; then host_paths="--rounds 3 --reps 2 --touch-mib 256 --fork-mib 256 --exits 500 --reclaim-mib 64 --file-mib 64"
-else host_paths="--rounds 9 --reps 3 --touch-mib 1024 --fork-mib 1024 --exits 1000 --reclaim-mib 256 --file-mib 256"; fi
+else host_paths="--rounds 5 --reps 3 --touch-mib 1024 --fork-mib 1024 --exits 1000 --reclaim-mib 256 --file-mib 256"; fi
 host_macro="$here/macro_compile.sh $build"
 host_macro_label="g++ of 4 cowwatch sources, 2 at a time"
 if [ -n "$quick" ]; then vm_paths="--rounds 3 --reps 2"; else vm_paths="--rounds 5 --reps 3"; fi
