@@ -61,9 +61,4 @@ StormResult run_storm(size_t pages, int cpu) {
   return r;
 }
 
-void settle_memory(size_t bytes) {
-  void* mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-  if (mem != MAP_FAILED) munmap(mem, bytes);
-}
-
 }  // namespace cowwatch::bench

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <string>
 
+#include "util/system.h"  // settle_memory
+
 namespace cowwatch::bench {
 
 struct StormResult {
@@ -19,10 +21,5 @@ struct StormResult {
 
 // `cpu` >= 0 pins the parent and child there.
 StormResult run_storm(size_t pages, int cpu);
-
-// Touches and frees `bytes` of anonymous memory: after a configuration change that allocated or
-// freed kernel memory (loading maps and rings), the guest's free pages may have been handed back
-// to the hypervisor (free page reporting), and the next allocations pay for that on every mode.
-void settle_memory(size_t bytes);
 
 }  // namespace cowwatch::bench

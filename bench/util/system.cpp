@@ -1,6 +1,7 @@
 #include "util/system.h"
 
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +33,13 @@ bool pin_to_cpu(int cpu) {
   return sched_setaffinity(0, sizeof(set), &set) == 0;
 }
 
+bool unpin_cpu() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (int cpu = 0; cpu < online_cpus() && cpu < CPU_SETSIZE; cpu++) CPU_SET(cpu, &set);
+  return sched_setaffinity(0, sizeof(set), &set) == 0;
+}
+
 uint64_t rss_bytes() {
   std::ifstream in("/proc/self/status");
   std::string line;
@@ -54,6 +62,29 @@ bool write_file(const std::string& path, const std::string& value) {
   out.flush();
   return bool(out);
 }
+
+void settle_memory(size_t bytes) {
+  void* mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+  if (mem != MAP_FAILED) munmap(mem, bytes);
+}
+
+namespace {
+// The number after `name` on its line of a "name value" or "name: value kB" file.
+uint64_t field_value(const char* path, const std::string& name) {
+  std::ifstream in(path);
+  std::string key;
+  uint64_t value = 0;
+  while (in >> key >> value) {
+    if (!key.empty() && key.back() == ':') key.pop_back();
+    if (key == name) return value;
+    in.ignore(4096, '\n');
+  }
+  return 0;
+}
+}  // namespace
+
+uint64_t vmstat_value(const std::string& name) { return field_value("/proc/vmstat", name); }
+uint64_t meminfo_kb(const std::string& name) { return field_value("/proc/meminfo", name); }
 
 std::string machine_description() {
   struct utsname u {};
