@@ -28,58 +28,27 @@ daemon="$build/daemon/cowwatchd"
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
 
 work=$(mktemp -d)
-port=$((20000 + RANDOM % 20000))
-cat >"$work/cowwatch.yaml" <<EOF
-metrics:
-  listen: "127.0.0.1:$port"
-  top_k_processes: 50
-control_socket:
-  path: $work/cowwatch.sock
-EOF
-dpid=
-sleepers=
-cleanup() {
-  [ -n "$sleepers" ] && kill -TERM -- "-$sleepers" 2>/dev/null || true
-  [ -n "$dpid" ] && kill -TERM "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. "$here/daemon_lib.sh"
+trap 'cw_stop; rm -rf "$work"' EXIT
 
-"$daemon" --config "$work/cowwatch.yaml" >"$work/daemon.log" 2>&1 &
-dpid=$!
-url="http://127.0.0.1:$port/metrics"
-metric() { curl -sf "$url" | awk -v m="$1" '$1 == m {v = $2} END {print v}'; }
-for _ in $(seq 1 100); do
-  curl -sf -o /dev/null "$url" && break
-  kill -0 "$dpid" 2>/dev/null || { echo "SKIP: cowwatchd exited:"; tail -5 "$work/daemon.log"; exit 77; }
-  sleep 0.2
-done
-rss() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$dpid/status"; }
+cw_start_daemon
+url=$cw_url
+rss() { cw_status "$1"; }
 before_rss=$(rss VmRSS)
-before_n=$(metric cowwatch_tracked_processes)
+before_n=$(cw_metric cowwatch_tracked_processes)
 
-# N sleepers in their own process group (one kill ends them all).
-setsid bash -c 'for ((i = 0; i < '"$procs"'; i++)); do sleep 86400 & done; wait' </dev/null >/dev/null 2>&1 &
-sleepers=$!
-t0=$(date +%s)
-n=0
-while :; do
-  n=$(metric cowwatch_tracked_processes)
-  n=${n%.*}
-  [ "${n:-0}" -ge "$procs" ] && break
-  [ $(($(date +%s) - t0)) -gt 180 ] && { echo "FAIL: tracked processes reached only $n of $procs in 180 s"; exit 1; }
-  sleep 1
-done
+cw_start_sleepers "$procs"
+cw_wait_tracked "$procs" 180
+n=$cw_tracked
 sleep 2  # one more poll with every process in the model
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$dpid/stat"; }
-c0=$(cpu_ticks)
+c0=$(cw_cpu_ticks)
 samples=()
 for _ in $(seq 1 $((idle * 2))); do  # idle: polls and alert ticks, no scrapes; RSS moves with each tick
   samples+=("$(rss VmRSS)")
   sleep 0.5
 done
-c1=$(cpu_ticks)
+c1=$(cw_cpu_ticks)
 read -r rss_min rss_med rss_max < <(printf '%s\n' "${samples[@]}" | sort -n | awk '{v[NR] = $1} END {print v[1], v[int((NR + 1) / 2)], v[NR]}')
 idle_cpu=$(awk -v d=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v s="$idle" 'BEGIN {printf "%.1f", 100 * d / hz / s}')
 
