@@ -88,7 +88,7 @@ AlertEngine::SubjectState* AlertEngine::touch(const Subject& subject) {
   const std::string key = subject_key(subject.scope, subject.id);
   auto it = subjects_.find(key);
   if (it == subjects_.end()) {
-    if (subjects_.size() >= options_.max_subjects) evict_idle();
+    if (subjects_.size() >= options_.max_subjects) evict_idle(false);
     if (subjects_.size() >= options_.max_subjects) {
       ++stats_.subjects_rejected;
       return nullptr;
@@ -162,7 +162,7 @@ std::vector<AlertTransition> AlertEngine::evaluate(const AlertInput& input) {
     keep_labels(*state);
     state->input = nullptr;  // the input dies with this call
   }
-  evict_idle();
+  evict_idle(!input.subjects.empty());
   std::sort(out.begin(), out.end(), [](const AlertTransition& a, const AlertTransition& b) {
     return std::tie(a.alert.rule, a.alert.subject) < std::tie(b.alert.rule, b.alert.subject);
   });
@@ -287,11 +287,14 @@ void AlertEngine::evaluate_rule(size_t rule_index, SubjectState& subject,
   if (!state.firing && !state.true_since && !cooling && state.window.empty()) slot.reset();
 }
 
-void AlertEngine::evict_idle() {
+void AlertEngine::evict_idle(bool full_tick) {
   const auto ttl = idle_ttl();
   for (auto it = subjects_.begin(); it != subjects_.end();) {
     const SubjectState& s = *it->second;
-    if (!busy(s) && now_ - s.last_seen > ttl) {
+    // A full tick lists every tracked process: one missing from it has exited, and its identity
+    // (tgid, start time) never comes back. Cgroups and the host may, so they keep their baseline.
+    const bool exited = full_tick && s.subject.scope == Scope::kProcess && s.last_seen != now_;
+    if (!busy(s) && (exited || now_ - s.last_seen > ttl)) {
       it = subjects_.erase(it);
       ++stats_.subjects_evicted;
     } else {

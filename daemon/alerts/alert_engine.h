@@ -4,8 +4,9 @@
 //
 // Per (rule, subject): pending while the condition holds; fires once it has held for `for` (and
 // `cooldown` has passed since the last resolve); resolves when the condition has been false for
-// one whole `window`. State is bounded: subjects not seen for longer than every rule's
-// window + for + cooldown (and not firing) are forgotten, and at most max_subjects are tracked.
+// one whole `window`. State is bounded: a process absent from a full tick (it exited) is
+// forgotten at once, other subjects once not seen for longer than every rule's window + for +
+// cooldown, unless a rule has state for them; at most max_subjects are tracked.
 #pragma once
 
 #include <chrono>
@@ -25,8 +26,9 @@
 namespace cowwatch::alerts {
 
 struct EngineOptions {
-  // Subjects idle (no counters, events or fork episodes) for longer than this, and longer than
-  // any rule's window + for + cooldown, are forgotten unless an alert of theirs is firing.
+  // Cgroup and host subjects idle (no counters, events or fork episodes) for longer than this,
+  // and longer than any rule's window + for + cooldown, are forgotten unless a rule has state for
+  // them. Process subjects go at the first full tick that no longer lists them (they exited).
   std::chrono::nanoseconds subject_idle_ttl = std::chrono::minutes(10);
   size_t max_subjects = 65536;  // beyond this, input for new subjects is ignored (and counted)
   // fork_with_pins counts pinned pages copied at fork when the probe plan observes them
@@ -69,7 +71,8 @@ class AlertEngine {
   void take_counters(SubjectState& state, const cw_counters& counters);
   void evaluate_rule(size_t rule_index, SubjectState& subject,
                      std::vector<AlertTransition>& out);
-  void evict_idle();
+  // full_tick: the input listed every tracked subject (not an anomaly-only tick).
+  void evict_idle(bool full_tick);
   std::chrono::nanoseconds idle_ttl() const;
 
   std::vector<RuleConfig> rules_;

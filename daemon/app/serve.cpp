@@ -111,7 +111,7 @@ void publish_transitions(Runtime& rt, const std::vector<alerts::AlertTransition>
     log_structured(level, msg, alerts::journal_fields(t));
   }
   if (rt.alertmanager && !transitions.empty()) rt.alertmanager->submit(transitions);
-  rt.alert_metrics->publish(rt.engine->totals(), rt.engine->active());
+  rt.alert_metrics->publish(rt.engine->totals(), rt.engine->active(), rt.engine->stats());
   rt.backend->publish_alerts(rt.engine->active(), transitions);
 }
 
@@ -315,7 +315,7 @@ int serve(const Options& options, const config::Config& config, const std::optio
   rt.self->set_config_reload(true, unix_now());
   rt.alert_metrics = std::make_shared<exporter::AlertMetrics>();
   rt.backend = std::make_unique<ModelBackend>(rt.aggregator, plan);
-  rt.alert_metrics->publish(rt.engine->totals(), rt.engine->active());
+  rt.alert_metrics->publish(rt.engine->totals(), rt.engine->active(), rt.engine->stats());
 
   // Step: Prometheus endpoint (plain HTTP, or TLS / basic auth per the web config).
   rt.metrics_server = std::make_unique<metrics::MetricsServer>(

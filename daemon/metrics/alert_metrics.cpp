@@ -4,10 +4,12 @@
 
 namespace cowwatch::exporter {
 
-void AlertMetrics::publish(std::vector<alerts::RuleTotal> totals, std::vector<alerts::Alert> active) {
+void AlertMetrics::publish(std::vector<alerts::RuleTotal> totals, std::vector<alerts::Alert> active,
+                           alerts::EngineStats stats) {
   std::lock_guard lock(mutex_);
   totals_ = std::move(totals);
   active_ = std::move(active);
+  stats_ = stats;
 }
 
 std::vector<prometheus::MetricFamily> AlertMetrics::Collect() const {
@@ -36,7 +38,19 @@ std::vector<prometheus::MetricFamily> AlertMetrics::Collect() const {
     m.gauge.value = 1;
     active.metric.push_back(std::move(m));
   }
-  return {std::move(fired), std::move(active)};
+
+  prometheus::MetricFamily subjects;
+  subjects.name = "cowwatch_alert_subjects";
+  subjects.help = "Subjects (processes, cgroups, the host) the alert engine holds state for.";
+  subjects.type = prometheus::MetricType::Gauge;
+  subjects.metric.emplace_back().gauge.value = static_cast<double>(stats_.subjects);
+
+  prometheus::MetricFamily rejected;
+  rejected.name = "cowwatch_alert_subjects_rejected_total";
+  rejected.help = "Input for new subjects ignored because the engine held its limit of subjects: they could not alert.";
+  rejected.type = prometheus::MetricType::Counter;
+  rejected.metric.emplace_back().counter.value = static_cast<double>(stats_.subjects_rejected);
+  return {std::move(fired), std::move(active), std::move(subjects), std::move(rejected)};
 }
 
 }  // namespace cowwatch::exporter

@@ -499,6 +499,39 @@ TEST_F(EngineTest, IdleSubjectsAreEvicted) {
   EXPECT_EQ(engine.stats().subjects_evicted, 999u);
 }
 
+// Processes exit for good: a churning host must not hold every short-lived process for the
+// longest rule's window + for + cooldown (85 min with the defaults), nor fill max_subjects.
+TEST_F(EngineTest, ExitedProcessIsForgottenAtTheNextFullTickCgroupsWaitForTheTtl) {
+  AlertEngine engine({make_rule(RuleKind::kPinnedCowCopy, Scope::kProcess, 1, 30min)}, clock);
+  const SubjectCounters host{{Scope::kHost, "host", {}}, {}};
+  const SubjectCounters web{cgroup("/web"), {}};
+  const SubjectCounters short_lived{process(7, "short"), {}};
+  engine.evaluate(counters_only({host, web, short_lived}));
+  ASSERT_EQ(engine.stats().subjects, 3u);
+  clock.advance(1s);
+  engine.evaluate(AlertInput{});  // an anomaly-only tick lists nobody: nothing is forgotten
+  EXPECT_EQ(engine.stats().subjects, 3u);
+  clock.advance(1s);
+  engine.evaluate(counters_only({host}));  // full tick: pid 7 has exited, /web may come back
+  EXPECT_EQ(engine.stats().subjects, 2u);
+  EXPECT_EQ(engine.stats().subjects_evicted, 1u);
+  clock.advance(61min);  // past 2 x window + for + cooldown
+  engine.evaluate(counters_only({host}));
+  EXPECT_EQ(engine.stats().subjects, 1u);
+}
+
+TEST_F(EngineTest, ExitedProcessWithRuleStateIsKeptUntilItsAlertResolves) {
+  AlertEngine engine({make_rule(RuleKind::kPinnedCowCopy, Scope::kProcess, 1, 10s)}, clock);
+  const SubjectCounters host{{Scope::kHost, "host", {}}, {}};
+  AlertInput in = counters_only({host});
+  in.anomalies.push_back({pinned_copy_event(9), {process(9, "pinner")}});
+  ASSERT_EQ(engine.evaluate(in).size(), 1u);  // fires
+  clock.advance(1s);
+  engine.evaluate(counters_only({host}));  // pid 9 exited while its alert fires
+  EXPECT_EQ(engine.stats().subjects, 2u);
+  EXPECT_EQ(engine.active().size(), 1u);
+}
+
 TEST_F(EngineTest, FiringSubjectIsKeptUntilResolvedThenEvicted) {
   EngineOptions options;
   options.subject_idle_ttl = 1s;
