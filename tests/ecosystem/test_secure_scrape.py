@@ -191,9 +191,22 @@ def main():
             fail("after switching to RequireAndVerifyClientCert: a client without a certificate still got "
                  f"in ({get(port, ca, USER, PASSWORD)[0]}), or one with a certificate from client_ca_file "
                  f"did not ({get(port, ca, USER, PASSWORD, client=client)[0]})")
-        status, _ = get(port, ca, USER, "wrong", client=client)
-        if status != 401:
-            fail(f"mTLS client with a wrong password got {status}")
+        # Seen twice in ~20 runs on a loaded host: the first request after mTLS was confirmed got
+        # no answer at all (status 0). A connection that fails is retried (and reported); an
+        # answer other than 401 fails at once.
+        failures = []
+
+        def wrong_password():
+            status, body = get(port, ca, USER, "wrong", client=client)
+            if status == 0:
+                failures.append(body[:120])
+            return (status, body) if status else None
+
+        answer = wait_until(wrong_password, 10, what="an answer to a wrong password over mTLS")
+        if failures:
+            print(f"note: {len(failures)} connection(s) failed before the answer: {failures[0]}")
+        if not answer or answer[0] != 401:
+            fail(f"mTLS client with a wrong password got {answer[0] if answer else 'no answer'}")
         switched = time.time()
         prometheus_config(prom_config, port, d, client=True)
         prom.process.send_signal(signal.SIGHUP)
