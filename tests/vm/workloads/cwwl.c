@@ -630,21 +630,31 @@ static void thp_fork(int split_parent) {
   int enabled_thp = strstr(mode, "[never]") != NULL;
   if (enabled_thp && write_file("/sys/kernel/mm/transparent_hugepage/enabled", "madvise") != 0)
     return fail("THP disabled and cannot be enabled: %s", strerror(errno));
-  int saved_thp = use_thp;
-  use_thp = 1;
-  thp_buf = alloc_pages(2 * THP_PAGES);
-  use_thp = saved_thp;
-  write_pages(thp_buf, 2 * THP_PAGES, 1);
-  if (split_parent)
-    for (int t = 0; t < 2; t++)
-      if (mprotect(thp_buf + t * HUGE, PAGE, PROT_READ) || mprotect(thp_buf + t * HUGE, PAGE, PROT_READ | PROT_WRITE))
-        return fail("mprotect: %s", strerror(errno));
+  // The setup is retried on a fresh mapping (at most 3 times) when the kernel did not give two
+  // whole THPs: on the CI host something outside the test split one once (478 of 1024 pages),
+  // with free order-9 blocks to spare. The writes that are judged below happen once.
   struct page_snap *s = snap_alloc(2 * THP_PAGES);
-  snap_pages(thp_buf, 2 * THP_PAGES, s);
   long thp = 0;
-  for (long i = 0; i < 2 * THP_PAGES; i++) thp += KPF(s[i].flags, KPF_THP);
+  int attempts = 0;
+  while (attempts < 3 && thp != 2 * THP_PAGES) {
+    if (attempts++) munmap(thp_buf, 2 * THP_PAGES * PAGE);
+    int saved_thp = use_thp;
+    use_thp = 1;
+    thp_buf = alloc_pages(2 * THP_PAGES);
+    use_thp = saved_thp;
+    write_pages(thp_buf, 2 * THP_PAGES, 1);
+    if (split_parent)
+      for (int t = 0; t < 2; t++)
+        if (mprotect(thp_buf + t * HUGE, PAGE, PROT_READ) ||
+            mprotect(thp_buf + t * HUGE, PAGE, PROT_READ | PROT_WRITE))
+          return fail("mprotect: %s", strerror(errno));
+    snap_pages(thp_buf, 2 * THP_PAGES, s);
+    thp = 0;
+    for (long i = 0; i < 2 * THP_PAGES; i++) thp += KPF(s[i].flags, KPF_THP);
+  }
   observe("thp_pages", thp);
-  if (thp != 2 * THP_PAGES) fail("only %ld of %d pages are THP pages", thp, 2 * THP_PAGES);
+  observe("thp_setup_attempts", attempts);
+  if (thp != 2 * THP_PAGES) fail("only %ld of %d pages are THP pages after %d attempts", thp, 2 * THP_PAGES, attempts);
   wait_child(fork_child(split_parent ? "wl_thp_child" : "wl_thpmd_child", thp_child_body, NULL));
   thp_write_observed("parent", 3);
   if (enabled_thp) write_file("/sys/kernel/mm/transparent_hugepage/enabled", "never");
