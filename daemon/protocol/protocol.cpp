@@ -148,8 +148,14 @@ Response parse_response(std::string_view line) {
     out.payload = *r;
   } else if (auto e = doc.find("error"); e != doc.end() && e->is_object()) {
     out.kind = ResponseKind::kError;
-    out.error_code = e->value("code", std::string("internal"));
-    out.error_message = e->value("message", std::string());
+    auto code = e->find("code"), message = e->find("message");
+    if ((code != e->end() && !code->is_string()) || (message != e->end() && !message->is_string())) {
+      out.error_code = "internal";
+      out.error_message = "daemon sent an error whose code or message is not a string";
+    } else {
+      out.error_code = code != e->end() ? code->get<std::string>() : "internal";
+      out.error_message = message != e->end() ? message->get<std::string>() : "";
+    }
   } else if (auto ev = doc.find("event"); ev != doc.end()) {
     out.kind = ResponseKind::kEvent;
     out.payload = *ev;

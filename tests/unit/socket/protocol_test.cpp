@@ -72,6 +72,21 @@ TEST(ProtocolTest, LinesRoundTripThroughTheClientParser) {
   EXPECT_EQ(parse_response(R"({"v":2,"result":1})").kind, ResponseKind::kInvalid);
 }
 
+// Found by fuzz_protocol (CI smoke, seed 1674216599): an error whose code was an object threw
+// nlohmann's type_error out of parse_response, terminating the client.
+TEST(ProtocolTest, ErrorWithANonStringCodeOrMessageIsReportedNotThrown) {
+  auto a = parse_response(R"({"v":1,"id":1,"error":{"code":{"x":1},"message":"m"}})");
+  EXPECT_EQ(a.kind, ResponseKind::kError);
+  EXPECT_EQ(a.error_code, "internal");
+  EXPECT_EQ(a.error_message, "daemon sent an error whose code or message is not a string");
+  auto b = parse_response(R"({"v":1,"id":1,"error":{"code":"not_found","message":[1]}})");
+  EXPECT_EQ(b.kind, ResponseKind::kError);
+  EXPECT_EQ(b.error_message, "daemon sent an error whose code or message is not a string");
+  auto c = parse_response(R"({"v":1,"id":1,"error":{}})");
+  EXPECT_EQ(c.error_code, "internal");
+  EXPECT_EQ(c.error_message, "");
+}
+
 TEST(ProtocolTest, RequestLineIsOneLineOfJson) {
   std::string line = request_line(1, "query", json{{"comm", "a\nb"}});
   ASSERT_EQ(line.back(), '\n');
