@@ -19,6 +19,7 @@
 #include "paths/path.h"
 #include "paths/plan_summary.h"
 #include "storm/daemon_defaults.h"
+#include "util/args.h"
 #include "storm/rungs.h"
 #include "util/ratios.h"
 #include "util/stats.h"
@@ -78,16 +79,6 @@ bool parse(int argc, char** argv, Args* a) {
             a->reclaim_mib && a->file_mib;
   if (!ok) usage();
   return ok;
-}
-
-std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> out;
-  std::string item;
-  for (char c : s + ",") {
-    if (c != ',') item += c;
-    else if (!item.empty()) out.push_back(std::move(item)), item.clear();
-  }
-  return out;
 }
 
 bool contains(const std::vector<std::string>& list, const std::string& key) {
@@ -181,15 +172,7 @@ class CostSpan final : public TimedSpan {
   void begin() override { before_ = rung_.costs(); }
   void end() override { after_ = rung_.costs(); }
   // Per program that ran in the span: its runs and run time there.
-  std::vector<ProgCost> delta() const {
-    std::vector<ProgCost> out;
-    for (ProgCost a : after_) {
-      for (const ProgCost& b : before_)
-        if (b.program == a.program) a.run_time_ns -= b.run_time_ns, a.run_cnt -= b.run_cnt;
-      if (a.run_cnt) out.push_back(a);
-    }
-    return out;
-  }
+  std::vector<ProgCost> delta() const { return cost_delta(before_, after_); }
 
  private:
   Rung& rung_;

@@ -317,6 +317,16 @@ const char* hook_kind_name(HookSite::Kind kind) {
   return "?";
 }
 
+std::vector<ProgCost> cost_delta(const std::vector<ProgCost>& before, const std::vector<ProgCost>& after) {
+  std::vector<ProgCost> out;
+  for (ProgCost a : after) {
+    for (const ProgCost& b : before)
+      if (b.program == a.program) a.run_time_ns -= b.run_time_ns, a.run_cnt -= b.run_cnt;
+    if (a.run_cnt) out.push_back(a);
+  }
+  return out;
+}
+
 std::unique_ptr<Rung> make_detached_rung() { return std::make_unique<DetachedRung>(); }
 
 std::unique_ptr<Rung> make_floor_rung(const HookSite& site, std::string* error, FloorKind kind) {

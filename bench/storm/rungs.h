@@ -25,6 +25,10 @@ struct ProgCost {
   uint64_t run_cnt = 0;
 };
 
+// What each program did between two costs() readings of the same rung: its runs and run time in
+// between, for the programs that ran.
+std::vector<ProgCost> cost_delta(const std::vector<ProgCost>& before, const std::vector<ProgCost>& after);
+
 class Rung {
  public:
   virtual ~Rung() = default;

@@ -18,10 +18,12 @@
 #include <string>
 #include <vector>
 
-#include "config/config.h"
+#include "storm/daemon_defaults.h"
 #include "storm/overload.h"
 #include "storm/rungs.h"
 #include "storm/storm.h"
+#include "util/args.h"
+#include "util/ratios.h"
 #include "util/stats.h"
 #include "util/system.h"
 
@@ -78,23 +80,9 @@ bool parse(int argc, char** argv, Args* a) {
 struct Mode {
   std::string key;
   std::unique_ptr<Rung> rung;
-  std::vector<double> ratios;       // per round: this mode's median / detached median (wall clock)
-  std::vector<double> medians;      // per round, ns per fault (wall clock)
-  std::vector<double> cpu_ratios;   // the same on the child's CPU time
-  std::vector<double> cpu_medians;
+  RatioSeries wall;  // per round: ns per fault (wall clock) and its ratio to the detached one
+  RatioSeries cpu;   // the same on the child's CPU time
 };
-
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= s.size()) {
-    size_t comma = s.find(',', start);
-    if (comma == std::string::npos) comma = s.size();
-    if (comma > start) out.push_back(s.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return out;
-}
 
 struct Timing {
   double wall = -1, cpu = -1;  // median ns per fault over the reps
@@ -128,16 +116,8 @@ bool set_bpf_stats(bool on) { return write_file("/proc/sys/kernel/bpf_stats_enab
 int run(const Args& a) {
   const int workload_cpu = 0;
   const int reader_cpu = online_cpus() > 1 ? 1 : 0;
-  const config::Config& defaults = config::default_config();
-  loader::KernelOptions options;
-  options.event_mode = uint32_t(defaults.bpf.events);
-  options.sample_every = defaults.bpf.sample_every;
-  options.ring_bytes = uint32_t(defaults.bpf.ring_buffer_size);
-  options.ctl_ring_bytes = uint32_t(defaults.bpf.control_ring_size);
-  options.max_processes = defaults.limits.max_tracked_processes;
-  options.prefer = a.prefer;
-  const uint64_t drain_ns = uint64_t(defaults.daemon.drain_interval.count());
-  const uint64_t poll_ns = uint64_t(defaults.daemon.poll_interval.count());
+  const DaemonDefaults d = daemon_defaults(a.prefer);
+  const loader::KernelOptions& options = d.options;
 
   std::string error;
   HookSite site;
@@ -148,15 +128,15 @@ int run(const Args& a) {
   std::optional<std::string> stats_before = read_file_line("/proc/sys/kernel/bpf_stats_enabled");
 
   std::vector<Mode> modes;
-  for (const std::string& key : split(a.modes)) {
-    Mode m{key, nullptr, {}, {}, {}, {}};
+  for (const std::string& key : split_commas(a.modes)) {
+    Mode m{key, nullptr, {}, {}};
     if (key == "detached") m.rung = make_detached_rung();
     else if (key == "floor") m.rung = make_floor_rung(site, &error, FloorKind::kEmpty);
     else if (key == "countfloor") m.rung = make_floor_rung(site, &error, FloorKind::kCounting);
     else if (key == "stashfloor") m.rung = make_floor_rung(site, &error, FloorKind::kTwoPhase);
     else if (key == "naive") m.rung = make_naive_rung(site, reader_cpu, &error);
-    else if (key == "cowwatch") m.rung = make_daemon_rung(options, drain_ns, poll_ns, reader_cpu);
-    else if (key == "programs") m.rung = make_daemon_rung(options, drain_ns, poll_ns, reader_cpu, false);
+    else if (key == "cowwatch") m.rung = make_daemon_rung(options, d.drain_ns, d.poll_ns, reader_cpu);
+    else if (key == "programs") m.rung = make_daemon_rung(options, d.drain_ns, d.poll_ns, reader_cpu, false);
     else {
       std::fprintf(stderr, "unknown mode %s\n", key.c_str());
       return 2;
@@ -183,8 +163,7 @@ int run(const Args& a) {
   run_storm(a.pages, workload_cpu);  // warm-up, not counted
   for (int round = 0; round < a.rounds; round++) {
     std::vector<Timing> timings(modes.size());
-    for (size_t k = 0; k < modes.size(); k++) {
-      size_t i = (k + size_t(round)) % modes.size();
+    for (size_t i : rotated_order(modes.size(), round)) {
       timings[i] = storms_under(*modes[i].rung, a, workload_cpu, &error);
       if (timings[i].wall < 0) {
         std::printf("FAILED: mode %s: %s\n", modes[i].key.c_str(), error.c_str());
@@ -193,22 +172,20 @@ int run(const Args& a) {
     }
     const Timing base = timings[size_t(detached - modes.begin())];
     for (size_t i = 0; i < modes.size(); i++) {
-      modes[i].medians.push_back(timings[i].wall);
-      modes[i].ratios.push_back(timings[i].wall / base.wall);
-      modes[i].cpu_medians.push_back(timings[i].cpu);
-      modes[i].cpu_ratios.push_back(timings[i].cpu / base.cpu);
+      modes[i].wall.add(timings[i].wall, base.wall);
+      modes[i].cpu.add(timings[i].cpu, base.cpu);
     }
   }
   // Wall clock includes time the hypervisor took the vCPU away (steal); the child's CPU time does
   // not (CONFIG_PARAVIRT_TIME_ACCOUNTING), so on a shared host the CPU-time ratio is the steadier.
-  const double base_ns = median(detached->medians), base_cpu = median(detached->cpu_medians);
+  const double base_ns = detached->wall.median_value(), base_cpu = detached->cpu.median_value();
   std::printf("%-36s %9s %9s %15s %9s | %9s %9s %15s %9s\n", "mode", "wall ns", "slowdown", "range", "delta ns",
               "cpu ns", "slowdown", "range", "delta ns");
   for (const Mode& m : modes) {
-    const double r = median(m.ratios), c = median(m.cpu_ratios);
+    const double r = m.wall.median_ratio(), c = m.cpu.median_ratio();
     std::printf("%-36s %9.0f %8.3fx %7.3f-%-7.3f %+9.0f | %9.0f %8.3fx %7.3f-%-7.3f %+9.0f\n", m.rung->name().c_str(),
-                median(m.medians), r, quantile(m.ratios, 0), quantile(m.ratios, 1), (r - 1) * base_ns,
-                median(m.cpu_medians), c, quantile(m.cpu_ratios, 0), quantile(m.cpu_ratios, 1), (c - 1) * base_cpu);
+                m.wall.median_value(), r, m.wall.min_ratio(), m.wall.max_ratio(), (r - 1) * base_ns,
+                m.cpu.median_value(), c, m.cpu.min_ratio(), m.cpu.max_ratio(), (c - 1) * base_cpu);
   }
   for (const Mode& m : modes)
     if (!m.rung->notes().empty()) std::printf("  %s: %s\n", m.key.c_str(), m.rung->notes().c_str());
@@ -230,13 +207,10 @@ int run(const Args& a) {
       std::vector<ProgCost> after = m.rung->costs();
       m.rung->detach();
       uint64_t total_ns = 0;
-      for (size_t i = 0; i < after.size(); i++) {
-        uint64_t t = after[i].run_time_ns, c = after[i].run_cnt;
-        for (const auto& b : before)
-          if (b.program == after[i].program) t -= b.run_time_ns, c -= b.run_cnt;
-        total_ns += t;
-        if (c) std::printf("%-12s %-34s %10.1f %12llu\n", m.key.c_str(), after[i].program.c_str(),
-                           double(t) / double(c), (unsigned long long)c);
+      for (const ProgCost& c : cost_delta(before, after)) {
+        total_ns += c.run_time_ns;
+        std::printf("%-12s %-34s %10.1f %12llu\n", m.key.c_str(), c.program.c_str(),
+                    double(c.run_time_ns) / double(c.run_cnt), (unsigned long long)c.run_cnt);
       }
       double per_fault = double(total_ns) / double(a.pages * size_t(a.stats_storms));
       if (m.key == "floor") floor_per_fault = per_fault;
