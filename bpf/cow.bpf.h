@@ -87,10 +87,10 @@ static __always_inline struct cw_wp_stash *cw_stash(const struct task_struct *cu
 	return bpf_map_lookup_elem(&cw_wp_stash_hash, &tid);
 }
 
-/* Thread exit: its fallback stash goes with it. */
+/* Thread exit: its fallback stash goes with it (only where the fallback is in use). */
 static __always_inline void cw_stash_forget(__u32 tid)
 {
-	if (bpf_map_lookup_elem(&cw_wp_stash_hash, &tid))
+	if ((!cw_cfg.task_storage || cw_stash_in_hash) && bpf_map_lookup_elem(&cw_wp_stash_hash, &tid))
 		bpf_map_delete_elem(&cw_wp_stash_hash, &tid);
 }
 
@@ -225,7 +225,7 @@ static __always_inline void cw_wp_exit(const struct vm_fault *vmf, bool btf)
 	if (exact && copied != pfn_changed && host)
 		host->c[CW_C_SELFCHECK_COPY_MISMATCH] += 1;
 	if (proc && !remote) {
-		proc->cgroup_id = cw_current_cgroup_id(cur);
+		proc->cgroup_id = bpf_get_current_cgroup_id();
 		cw_note_comm(proc, cur);
 	}
 	cw_count(host, proc, unshare ? CW_C_WP_UNSHARE : CW_C_WP_WRITE);
@@ -270,7 +270,7 @@ static __always_inline void cw_wp_exit(const struct vm_fault *vmf, bool btf)
 	e->start_ns = key.start_ns;
 	e->pid = (__u32)bpf_get_current_pid_tgid();
 	e->actor_tgid = bpf_get_current_pid_tgid() >> 32;
-	e->cgroup_id = remote ? 0 : cw_current_cgroup_id(cur);
+	e->cgroup_id = remote ? 0 : bpf_get_current_cgroup_id();
 	e->address = v.address & ~4095UL;
 	e->decision = decision;
 	e->reason = reason;

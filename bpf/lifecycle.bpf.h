@@ -182,7 +182,7 @@ int BPF_PROG(cw_sched_process_fork, struct task_struct *parent, struct task_stru
 	if (proc) {
 		const struct task_struct *cur = cw_current_btf();
 
-		proc->cgroup_id = cw_current_cgroup_id(cur);
+		proc->cgroup_id = bpf_get_current_cgroup_id();
 		cw_note_comm(proc, cur);
 	}
 	cw_count(host, proc, CW_C_FORK);

@@ -129,26 +129,6 @@ static __always_inline void cw_current_key(const struct task_struct *cur, struct
 	key->start_ns = cur->group_leader->start_time;
 }
 
-/* The current task's cgroup v2 id, what bpf_get_current_cgroup_id() returns (task_dfl_cgroup()'s
- * kernfs id), by four loads instead of a helper call where cur is a BTF pointer. */
-static __always_inline __u64 cw_current_cgroup_id(const struct task_struct *cur)
-{
-	const struct css_set *cset;
-	const struct cgroup *cgrp;
-	const struct kernfs_node *kn;
-
-	if (!cw_cfg.task_btf || !cur)
-		return bpf_get_current_cgroup_id();
-	cset = cur->cgroups;
-	if (!cset)
-		return 0;
-	cgrp = cset->dfl_cgrp;
-	if (!cgrp)
-		return 0;
-	kn = cgrp->kn;
-	return kn ? kn->id : 0;
-}
-
 /*
  * The current process's name (its group leader's comm, what /proc/PID/comm shows) into its
  * counters, at each of its own counted events: the counts then carry their name, even when the
