@@ -11,10 +11,6 @@ namespace {
 
 using TimePoint = std::chrono::steady_clock::time_point;
 
-std::string subject_key(Scope scope, const std::string& id) {
-  return std::string(1, static_cast<char>('0' + static_cast<int>(scope))) + id;
-}
-
 // The signal a count/rate rule adds up (extra_ref_copies and fork_cow_blowup are special).
 Signal counted_signal(RuleKind kind, const EngineOptions& options) {
   switch (kind) {
@@ -85,8 +81,7 @@ std::chrono::nanoseconds AlertEngine::idle_ttl() const {
 }
 
 AlertEngine::SubjectState* AlertEngine::touch(const Subject& subject) {
-  const std::string key = subject_key(subject.scope, subject.id);
-  auto it = subjects_.find(key);
+  auto it = subjects_.find(SubjectKeyView{subject.scope, subject.id});
   if (it == subjects_.end()) {
     if (subjects_.size() >= options_.max_subjects) evict_idle(false);
     if (subjects_.size() >= options_.max_subjects) {
@@ -97,7 +92,7 @@ AlertEngine::SubjectState* AlertEngine::touch(const Subject& subject) {
     state->subject.scope = subject.scope;
     state->subject.id = subject.id;
     state->rules.resize(rules_.size());
-    it = subjects_.emplace(key, std::move(state)).first;
+    it = subjects_.emplace(SubjectKey{subject.scope, subject.id}, std::move(state)).first;
   }
   SubjectState& state = *it->second;
   state.input = &subject;
@@ -148,7 +143,7 @@ std::vector<AlertTransition> AlertEngine::evaluate(const AlertInput& input) {
     }
   }
   for (const SubjectCounters& sample : input.subjects) {
-    if (SubjectState* state = touch(sample.subject)) take_counters(*state, sample.counters);
+    if (SubjectState* state = touch(*sample.subject)) take_counters(*state, sample.counters);
   }
   for (const ForkEpisode& episode : input.forks) {
     if (SubjectState* state = touch(episode.parent)) state->episodes.push_back(episode);

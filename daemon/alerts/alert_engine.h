@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -64,6 +65,29 @@ class AlertEngine {
  private:
   struct RuleState;
   struct SubjectState;
+  // (scope, id): a subject is found by a view of its input's id, without building a key string.
+  struct SubjectKey {
+    Scope scope;
+    std::string id;
+  };
+  struct SubjectKeyView {
+    Scope scope;
+    std::string_view id;
+  };
+  struct SubjectKeyHash {
+    using is_transparent = void;
+    size_t operator()(const SubjectKeyView& k) const {
+      return std::hash<std::string_view>{}(k.id) * 31 + static_cast<size_t>(k.scope);
+    }
+    size_t operator()(const SubjectKey& k) const { return (*this)(SubjectKeyView{k.scope, k.id}); }
+  };
+  struct SubjectKeyEqual {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return a.scope == b.scope && std::string_view(a.id) == std::string_view(b.id);
+    }
+  };
 
   SubjectState* touch(const Subject& subject);
   static bool busy(const SubjectState& state);  // any rule has state for it
@@ -78,7 +102,7 @@ class AlertEngine {
   std::vector<RuleConfig> rules_;
   const Clock& clock_;
   EngineOptions options_;
-  std::unordered_map<std::string, std::unique_ptr<SubjectState>> subjects_;
+  std::unordered_map<SubjectKey, std::unique_ptr<SubjectState>, SubjectKeyHash, SubjectKeyEqual> subjects_;
   // (rule name, severity) -> fired count; never shrinks, so counters stay monotonic.
   std::vector<RuleTotal> totals_;
   EngineStats stats_;

@@ -28,7 +28,7 @@ struct Subject {
 // first sample of a subject is its baseline (nothing before it counts); a sample lower than the
 // previous one (the subject was recreated under the same id) starts a new baseline.
 struct SubjectCounters {
-  Subject subject;
+  const Subject* subject = nullptr;  // owned by whoever built the input; valid while it is read
   cw_counters counters{};
 };
 

@@ -70,22 +70,61 @@ void AlertFeed::add_anomaly(const cw_event& event, const std::string& cgroup_pat
   anomalies_.push_back(std::move(a));
 }
 
-alerts::AlertInput AlertFeed::build_anomalies_only() {
-  alerts::AlertInput in;
-  in.anomalies.swap(anomalies_);
-  return in;
+const alerts::AlertInput& AlertFeed::build_anomalies_only() {
+  input_.subjects.clear();
+  input_.forks.clear();
+  input_.anomalies.clear();
+  input_.anomalies.swap(anomalies_);
+  return input_;
 }
 
-alerts::AlertInput AlertFeed::build(const model::Aggregator& aggregator) {
-  alerts::AlertInput in;
+AlertFeed::Kept& AlertFeed::keep_process(const model::Process& p, bool* fresh) {
+  Kept& kept = processes_.try_emplace(p.key).first->second;
+  *fresh = kept.tick == 0 || kept.tick + 1 != tick_;
+  const auto& labels = kept.subject.labels;
+  const auto comm = labels.find("comm");
+  const auto cgroup = labels.find("cgroup");
+  const bool same_comm = comm != labels.end() && comm->second == p.comm;
+  const bool same_cgroup = cgroup == labels.end() ? p.cgroup.empty() : cgroup->second == p.cgroup;
+  if (!same_comm) *fresh = true;  // the name is part of the id: a new subject for the engine
+  if (!same_comm || !same_cgroup) kept.subject = process_subject(p.key.tgid, p.key.start_ns, p.comm, p.cgroup);
+  kept.tick = tick_;
+  return kept;
+}
+
+AlertFeed::Kept& AlertFeed::keep_cgroup(const std::string& path, bool* fresh) {
+  Kept& kept = cgroups_.try_emplace(path).first->second;
+  *fresh = kept.tick == 0 || kept.tick + 1 != tick_;
+  if (kept.tick == 0) kept.subject = cgroup_subject(path);
+  kept.tick = tick_;
+  return kept;
+}
+
+void AlertFeed::forget_unlisted() {
+  std::erase_if(processes_, [this](const auto& entry) { return entry.second.tick != tick_; });
+  std::erase_if(cgroups_, [this](const auto& entry) { return entry.second.tick != tick_; });
+}
+
+const alerts::AlertInput& AlertFeed::build(const model::Aggregator& aggregator) {
+  ++tick_;
+  input_.subjects.clear();  // keeps its capacity: no per-tick allocation at a steady size
+  input_.forks.clear();
+  input_.anomalies.clear();
   auto snapshot = aggregator.metrics_snapshot();
-  in.subjects.reserve(aggregator.tracked_processes() + snapshot->cgroups.size() + 1);
+  input_.subjects.reserve(aggregator.tracked_processes() + snapshot->cgroups.size() + 1);
+  bool fresh = false;
   aggregator.for_each_process([&](const model::Process& p) {
-    in.subjects.push_back({process_subject(p.key.tgid, p.key.start_ns, p.comm, p.cgroup), counters_from_tallies(p.totals())});
+    const Kept& kept = keep_process(p, &fresh);
+    input_.subjects.push_back({&kept.subject, fresh ? cw_counters{} : counters_from_tallies(p.totals())});
   });
-  for (const auto& g : snapshot->cgroups)
-    in.subjects.push_back({cgroup_subject(g.name), counters_from_tallies(g.totals)});
-  in.subjects.push_back({host_subject(), counters_from_tallies(snapshot->host)});
+  for (const auto& g : snapshot->cgroups) {
+    const Kept& kept = keep_cgroup(g.name, &fresh);
+    input_.subjects.push_back({&kept.subject, fresh ? cw_counters{} : counters_from_tallies(g.totals)});
+  }
+  fresh = host_.tick == 0 || host_.tick + 1 != tick_;
+  host_.tick = tick_;
+  input_.subjects.push_back({&host_.subject, fresh ? cw_counters{} : counters_from_tallies(snapshot->host)});
+  forget_unlisted();
   for (const auto& view : aggregator.fork_episodes(false)) {
     const auto& ep = view.episode;
     alerts::ForkEpisode f;
@@ -94,18 +133,10 @@ alerts::AlertInput AlertFeed::build(const model::Aggregator& aggregator) {
     f.copied_bytes = ep.copied_bytes();
     f.projected_bytes = view.projected_bytes;
     f.rss_bound_bytes = ep.parent_rss_anon_bytes.value_or(0);
-    in.forks.push_back(std::move(f));
+    input_.forks.push_back(std::move(f));
   }
-  in.anomalies.swap(anomalies_);
-  std::unordered_set<uint64_t> now;
-  now.reserve(in.subjects.size());
-  for (auto& sc : in.subjects) {
-    const uint64_t key = std::hash<std::string>{}(sc.subject.id) * 31 + static_cast<uint64_t>(sc.subject.scope);
-    if (!seen_.count(key)) sc.counters = cw_counters{};
-    now.insert(key);
-  }
-  seen_.swap(now);
-  return in;
+  input_.anomalies.swap(anomalies_);
+  return input_;
 }
 
 }  // namespace cowwatch::app

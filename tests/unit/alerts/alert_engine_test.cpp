@@ -40,7 +40,7 @@ struct Counters {
     c.c[counter] += n;
     return *this;
   }
-  SubjectCounters sample() const { return {subject, c}; }
+  SubjectCounters sample() const { return {&subject, c}; }
 };
 
 cw_event pinned_copy_event(uint32_t tgid) {
@@ -487,8 +487,10 @@ TEST_F(EngineTest, IdleSubjectsAreEvicted) {
   EngineOptions options;
   options.subject_idle_ttl = 1min;
   AlertEngine engine({make_rule(RuleKind::kPinnedCowCopy, Scope::kProcess, 1, 10s)}, clock, options);
+  std::vector<Subject> processes;
+  for (uint32_t pid = 1; pid <= 1000; ++pid) processes.push_back(process(pid, "w"));
   AlertInput in;
-  for (uint32_t pid = 1; pid <= 1000; ++pid) in.subjects.push_back({process(pid, "w"), {}});
+  for (const Subject& p : processes) in.subjects.push_back({&p, {}});
   engine.evaluate(in);
   EXPECT_EQ(engine.stats().subjects, 1000u);
   clock.advance(59s);
@@ -503,9 +505,9 @@ TEST_F(EngineTest, IdleSubjectsAreEvicted) {
 // longest rule's window + for + cooldown (85 min with the defaults), nor fill max_subjects.
 TEST_F(EngineTest, ExitedProcessIsForgottenAtTheNextFullTickCgroupsWaitForTheTtl) {
   AlertEngine engine({make_rule(RuleKind::kPinnedCowCopy, Scope::kProcess, 1, 30min)}, clock);
-  const SubjectCounters host{{Scope::kHost, "host", {}}, {}};
-  const SubjectCounters web{cgroup("/web"), {}};
-  const SubjectCounters short_lived{process(7, "short"), {}};
+  const Subject host_subject{Scope::kHost, "host", {}}, web_subject = cgroup("/web");
+  const Subject short_lived_subject = process(7, "short");
+  const SubjectCounters host{&host_subject, {}}, web{&web_subject, {}}, short_lived{&short_lived_subject, {}};
   engine.evaluate(counters_only({host, web, short_lived}));
   ASSERT_EQ(engine.stats().subjects, 3u);
   clock.advance(1s);
@@ -522,7 +524,8 @@ TEST_F(EngineTest, ExitedProcessIsForgottenAtTheNextFullTickCgroupsWaitForTheTtl
 
 TEST_F(EngineTest, ExitedProcessWithRuleStateIsKeptUntilItsAlertResolves) {
   AlertEngine engine({make_rule(RuleKind::kPinnedCowCopy, Scope::kProcess, 1, 10s)}, clock);
-  const SubjectCounters host{{Scope::kHost, "host", {}}, {}};
+  const Subject host_subject{Scope::kHost, "host", {}};
+  const SubjectCounters host{&host_subject, {}};
   AlertInput in = counters_only({host});
   in.anomalies.push_back({pinned_copy_event(9), {process(9, "pinner")}});
   ASSERT_EQ(engine.evaluate(in).size(), 1u);  // fires
@@ -553,8 +556,10 @@ TEST_F(EngineTest, MaxSubjectsRejectsNewSubjects) {
   EngineOptions options;
   options.max_subjects = 10;
   AlertEngine engine({make_rule(RuleKind::kPinnedCowCopy, Scope::kProcess, 1, 10s)}, clock, options);
+  std::vector<Subject> processes;
+  for (uint32_t pid = 1; pid <= 25; ++pid) processes.push_back(process(pid, "w"));
   AlertInput in;
-  for (uint32_t pid = 1; pid <= 25; ++pid) in.subjects.push_back({process(pid, "w"), {}});
+  for (const Subject& p : processes) in.subjects.push_back({&p, {}});
   engine.evaluate(in);
   EXPECT_EQ(engine.stats().subjects, 10u);
   EXPECT_EQ(engine.stats().subjects_rejected, 15u);

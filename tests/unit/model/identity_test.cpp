@@ -80,6 +80,18 @@ TEST(ProcReader, ReadsCommCgroupStartAndRss) {
   EXPECT_FALSE(reader.comm(43).has_value());
 }
 
+TEST(ProcReader, AStatWithoutAWholeStartTimeHasNoStart) {
+  TempTree tree;
+  TempTree::write(tree.proc() / "50" / "stat", "50 (short) S 1 1 1 0 -1\n");      // 20th field missing
+  TempTree::write(tree.proc() / "51" / "stat", "51 (x) S 1 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 12ab 1000\n");
+  TempTree::write(tree.proc() / "52" / "stat", "52 (y) S 1 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 -5 1000\n");
+  ProcReader reader(tree.proc().string());
+  EXPECT_FALSE(reader.start_ns(50).has_value());
+  EXPECT_FALSE(reader.start_ns(51).has_value());
+  EXPECT_FALSE(reader.start_ns(52).has_value());
+  EXPECT_EQ(reader.liveness({50, kSecond}), Liveness::kGone);
+}
+
 TEST(ProcReader, ParsesCgroupV2LinesOnly) {
   EXPECT_EQ(parse_cgroup_v2_path("0::/\n").value_or(""), "/");
   EXPECT_EQ(parse_cgroup_v2_path("1:name=systemd:/x\n0::/a/b\n").value_or(""), "a/b");
