@@ -330,7 +330,7 @@ void latency(const Args& a) {
       if (!ctx.pending && !full) continue;
       ctx.pending = false;
       uint64_t t0 = monotonic_ns(), c0 = thread_cpu_ns();
-      const alerts::AlertInput& input = full ? feed.build(aggregator) : feed.build_anomalies_only();
+      alerts::AlertInput input = full ? feed.build(aggregator) : feed.build_anomalies_only();
       uint64_t c1 = thread_cpu_ns();
       auto transitions = engine.evaluate(input);
       uint64_t t1 = monotonic_ns(), c2 = thread_cpu_ns();

@@ -1,6 +1,7 @@
 #include "alerts/alert_engine.h"
 
 #include <algorithm>
+#include <deque>
 #include <tuple>
 
 #include "alerts/annotations.h"
@@ -56,7 +57,7 @@ struct AlertEngine::SubjectState {
   // cooling, a non-empty window): an alert can start in a tick the subject is absent from. Idle
   // subjects (nearly every process) keep none, which is most of the engine's memory at 10,000.
   Subject subject;
-  const Subject* input = nullptr;  // this tick's copy in the AlertInput (valid during evaluate)
+  const SubjectView* input = nullptr;  // as this tick's input lists it (valid during evaluate)
   std::optional<SignalValues> last_counters;  // previous absolute sample
   SignalValues credit{};   // events already counted, not yet seen in counters
   SignalValues tick{};     // increments in this tick
@@ -80,7 +81,7 @@ std::chrono::nanoseconds AlertEngine::idle_ttl() const {
   return ttl;
 }
 
-AlertEngine::SubjectState* AlertEngine::touch(const Subject& subject) {
+AlertEngine::SubjectState* AlertEngine::touch(const SubjectView& subject) {
   auto it = subjects_.find(SubjectKeyView{subject.scope, subject.id});
   if (it == subjects_.end()) {
     if (subjects_.size() >= options_.max_subjects) evict_idle(false);
@@ -90,9 +91,9 @@ AlertEngine::SubjectState* AlertEngine::touch(const Subject& subject) {
     }
     auto state = std::make_unique<SubjectState>();
     state->subject.scope = subject.scope;
-    state->subject.id = subject.id;
+    state->subject.id = std::string(subject.id);
     state->rules.resize(rules_.size());
-    it = subjects_.emplace(SubjectKey{subject.scope, subject.id}, std::move(state)).first;
+    it = subjects_.emplace(SubjectKey{subject.scope, std::string(subject.id)}, std::move(state)).first;
   }
   SubjectState& state = *it->second;
   state.input = &subject;
@@ -132,21 +133,24 @@ std::vector<AlertTransition> AlertEngine::evaluate(const AlertInput& input) {
     state->episodes.clear();
     state->input = nullptr;
   }
+  // Anomalies and fork episodes name their subjects in full (they are few): views of those, alive
+  // (a deque does not move them) until this call returns.
+  std::deque<SubjectView> named;
   // Events first: counters read in the same tick may already include them (credit pays off).
   for (const AnomalyEvent& anomaly : input.anomalies) {
     const auto hit = signal_from_event(anomaly.event);
     for (const Subject& subject : anomaly.subjects) {
-      SubjectState* state = touch(subject);
+      SubjectState* state = touch(named.emplace_back(subject));
       if (!state || !hit) continue;
       state->tick[at(hit->signal)] += hit->amount;
       state->credit[at(hit->signal)] += hit->amount;
     }
   }
   for (const SubjectCounters& sample : input.subjects) {
-    if (SubjectState* state = touch(*sample.subject)) take_counters(*state, sample.counters);
+    if (SubjectState* state = touch(sample.subject)) take_counters(*state, sample.counters);
   }
   for (const ForkEpisode& episode : input.forks) {
-    if (SubjectState* state = touch(episode.parent)) state->episodes.push_back(episode);
+    if (SubjectState* state = touch(named.emplace_back(episode.parent))) state->episodes.push_back(episode);
   }
 
   std::vector<AlertTransition> out;
@@ -171,8 +175,8 @@ bool AlertEngine::busy(const SubjectState& state) {
 void AlertEngine::keep_labels(SubjectState& state) {
   if (!busy(state)) {
     std::map<std::string, std::string>().swap(state.subject.labels);
-  } else if (state.input && state.subject.labels != state.input->labels) {
-    state.subject.labels = state.input->labels;
+  } else if (state.input && !state.input->has_labels(state.subject.labels)) {
+    state.subject.labels = state.input->labels();
   }
 }
 
@@ -244,7 +248,7 @@ void AlertEngine::evaluate_rule(size_t rule_index, SubjectState& subject,
         alert.scope = rule.scope;
         alert.subject = subject.subject.id;
         alert.threshold = rule.threshold;
-        alert.labels = subject.input ? subject.input->labels : subject.subject.labels;
+        alert.labels = subject.input ? subject.input->labels() : subject.subject.labels;
         for (const auto& [name, value] : rule.labels) alert.labels[name] = value;
         alert.labels["alertname"] = rule.name;
         alert.labels["severity"] = severity_name(rule.severity);

@@ -89,7 +89,7 @@ class AlertEngine {
     }
   };
 
-  SubjectState* touch(const Subject& subject);
+  SubjectState* touch(const SubjectView& subject);
   static bool busy(const SubjectState& state);  // any rule has state for it
   void keep_labels(SubjectState& state);
   void take_counters(SubjectState& state, const cw_counters& counters);

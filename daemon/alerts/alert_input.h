@@ -2,9 +2,13 @@
 // aggregator (one tick per poll, plus extra ticks when anomaly events arrive).
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "config/alert_rule.h"
@@ -24,11 +28,37 @@ struct Subject {
   std::map<std::string, std::string> labels;
 };
 
+// A subject as one tick lists it: views of its id and labels, valid while the input is read. The
+// daemon lists every tracked process on every poll; views let it do so without building an id
+// string and a label map per process per poll (that was ~75,000 allocations a second at 10,000
+// processes, and the freed pages were what grew the daemon's RSS).
+class SubjectView {
+ public:
+  static constexpr size_t kMaxLabels = 3;
+  SubjectView() = default;
+  // Views into `subject`, which must outlive the view.
+  SubjectView(const Subject& subject)  // NOLINT(google-explicit-constructor): a Subject is a subject
+      : scope(subject.scope), id(subject.id), map_(&subject.labels) {}
+  SubjectView(Scope scope, std::string_view id) : scope(scope), id(id) {}
+  // At most kMaxLabels; the name and value must outlive the view.
+  void add_label(std::string_view name, std::string_view value);
+  std::map<std::string, std::string> labels() const;
+  bool has_labels(const std::map<std::string, std::string>& labels) const;
+
+  Scope scope = Scope::kProcess;
+  std::string_view id;
+
+ private:
+  const std::map<std::string, std::string>* map_ = nullptr;  // a Subject's labels, or:
+  std::array<std::pair<std::string_view, std::string_view>, kMaxLabels> own_{};
+  size_t count_ = 0;
+};
+
 // Exact counters of a subject: absolute and monotonic since the subject first existed. The
 // first sample of a subject is its baseline (nothing before it counts); a sample lower than the
 // previous one (the subject was recreated under the same id) starts a new baseline.
 struct SubjectCounters {
-  const Subject* subject = nullptr;  // owned by whoever built the input; valid while it is read
+  SubjectView subject;
   cw_counters counters{};
 };
 
@@ -49,6 +79,7 @@ struct AnomalyEvent {
 };
 
 struct AlertInput {
+  std::string text;  // what the subjects' views point into, when the producer needs a place for it
   std::vector<SubjectCounters> subjects;
   std::vector<ForkEpisode> forks;
   std::vector<AnomalyEvent> anomalies;

@@ -1,5 +1,6 @@
 #include "app/alert_feed.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -70,61 +71,88 @@ void AlertFeed::add_anomaly(const cw_event& event, const std::string& cgroup_pat
   anomalies_.push_back(std::move(a));
 }
 
-const alerts::AlertInput& AlertFeed::build_anomalies_only() {
-  input_.subjects.clear();
-  input_.forks.clear();
-  input_.anomalies.clear();
-  input_.anomalies.swap(anomalies_);
-  return input_;
+alerts::AlertInput AlertFeed::build_anomalies_only() {
+  alerts::AlertInput in;
+  in.anomalies.swap(anomalies_);
+  return in;
 }
 
-AlertFeed::Kept& AlertFeed::keep_process(const model::Process& p, bool* fresh) {
-  Kept& kept = processes_.try_emplace(p.key).first->second;
-  *fresh = kept.tick == 0 || kept.tick + 1 != tick_;
-  const auto& labels = kept.subject.labels;
-  const auto comm = labels.find("comm");
-  const auto cgroup = labels.find("cgroup");
-  const bool same_comm = comm != labels.end() && comm->second == p.comm;
-  const bool same_cgroup = cgroup == labels.end() ? p.cgroup.empty() : cgroup->second == p.cgroup;
-  if (!same_comm) *fresh = true;  // the name is part of the id: a new subject for the engine
-  if (!same_comm || !same_cgroup) kept.subject = process_subject(p.key.tgid, p.key.start_ns, p.comm, p.cgroup);
-  kept.tick = tick_;
-  return kept;
+namespace {
+
+// Where one process's id and labels sit in the tick's text (offset, length).
+struct ProcessText {
+  size_t id, id_len, pid, pid_len, comm, comm_len, cgroup, cgroup_len;
+};
+
+// Appends the same id and labels process_subject() builds; returns where they are.
+ProcessText append_process(std::string& text, const model::Process& p) {
+  ProcessText at{};
+  char head[64];
+  char started[32];
+  snprintf(started, sizeof(started), "%.2f", static_cast<double>(p.key.start_ns) / 1e9);
+  const int pid_len = snprintf(head, sizeof(head), "%u", p.key.tgid);
+  at.pid = text.size();
+  at.pid_len = static_cast<size_t>(pid_len);
+  text.append(head, at.pid_len);
+  at.comm = text.size();
+  at.comm_len = p.comm.size();
+  text += p.comm;
+  at.cgroup = text.size();
+  at.cgroup_len = p.cgroup.size();
+  text += p.cgroup;
+  at.id = text.size();
+  text += "pid ";
+  text.append(head, at.pid_len);
+  text += " (";
+  text += p.comm;
+  text += ", started ";
+  text += started;
+  text += "s after boot)";
+  at.id_len = text.size() - at.id;
+  return at;
 }
 
-AlertFeed::Kept& AlertFeed::keep_cgroup(const std::string& path, bool* fresh) {
-  Kept& kept = cgroups_.try_emplace(path).first->second;
-  *fresh = kept.tick == 0 || kept.tick + 1 != tick_;
-  if (kept.tick == 0) kept.subject = cgroup_subject(path);
-  kept.tick = tick_;
-  return kept;
+uint64_t seen_key(const alerts::SubjectView& subject) {
+  return std::hash<std::string_view>{}(subject.id) * 31 + static_cast<uint64_t>(subject.scope);
 }
 
-void AlertFeed::forget_unlisted() {
-  std::erase_if(processes_, [this](const auto& entry) { return entry.second.tick != tick_; });
-  std::erase_if(cgroups_, [this](const auto& entry) { return entry.second.tick != tick_; });
-}
+}  // namespace
 
-const alerts::AlertInput& AlertFeed::build(const model::Aggregator& aggregator) {
-  ++tick_;
-  input_.subjects.clear();  // keeps its capacity: no per-tick allocation at a steady size
-  input_.forks.clear();
-  input_.anomalies.clear();
+alerts::AlertInput AlertFeed::build(const model::Aggregator& aggregator) {
+  alerts::AlertInput in;
   auto snapshot = aggregator.metrics_snapshot();
-  input_.subjects.reserve(aggregator.tracked_processes() + snapshot->cgroups.size() + 1);
-  bool fresh = false;
+  in.subjects.reserve(aggregator.tracked_processes() + snapshot->cgroups.size() + 1);
+  std::vector<ProcessText> where;
+  where.reserve(aggregator.tracked_processes());
+  in.text.reserve(aggregator.tracked_processes() * 96);
   aggregator.for_each_process([&](const model::Process& p) {
-    const Kept& kept = keep_process(p, &fresh);
-    input_.subjects.push_back({&kept.subject, fresh ? cw_counters{} : counters_from_tallies(p.totals())});
+    where.push_back(append_process(in.text, p));
+    in.subjects.push_back({{}, counters_from_tallies(p.totals())});
   });
+  std::vector<std::pair<size_t, size_t>> cgroup_at;  // the snapshot dies with this call: copy names
+  cgroup_at.reserve(snapshot->cgroups.size());
   for (const auto& g : snapshot->cgroups) {
-    const Kept& kept = keep_cgroup(g.name, &fresh);
-    input_.subjects.push_back({&kept.subject, fresh ? cw_counters{} : counters_from_tallies(g.totals)});
+    cgroup_at.emplace_back(in.text.size(), g.name.size());
+    in.text += g.name;
+    in.subjects.push_back({{}, counters_from_tallies(g.totals)});
   }
-  fresh = host_.tick == 0 || host_.tick + 1 != tick_;
-  host_.tick = tick_;
-  input_.subjects.push_back({&host_.subject, fresh ? cw_counters{} : counters_from_tallies(snapshot->host)});
-  forget_unlisted();
+  // The text is complete (no more reallocation): point the views into it.
+  const std::string_view text = in.text;
+  for (size_t i = 0; i < where.size(); ++i) {
+    const ProcessText& at = where[i];
+    alerts::SubjectView view(alerts::Scope::kProcess, text.substr(at.id, at.id_len));
+    view.add_label("pid", text.substr(at.pid, at.pid_len));
+    view.add_label("comm", text.substr(at.comm, at.comm_len));
+    if (at.cgroup_len) view.add_label("cgroup", text.substr(at.cgroup, at.cgroup_len));
+    in.subjects[i].subject = view;
+  }
+  for (size_t i = 0; i < cgroup_at.size(); ++i) {
+    const std::string_view name = text.substr(cgroup_at[i].first, cgroup_at[i].second);
+    alerts::SubjectView view(alerts::Scope::kCgroup, name);
+    view.add_label("cgroup", name);
+    in.subjects[where.size() + i].subject = view;
+  }
+  in.subjects.push_back({alerts::SubjectView(alerts::Scope::kHost, "host"), counters_from_tallies(snapshot->host)});
   for (const auto& view : aggregator.fork_episodes(false)) {
     const auto& ep = view.episode;
     alerts::ForkEpisode f;
@@ -133,10 +161,18 @@ const alerts::AlertInput& AlertFeed::build(const model::Aggregator& aggregator) 
     f.copied_bytes = ep.copied_bytes();
     f.projected_bytes = view.projected_bytes;
     f.rss_bound_bytes = ep.parent_rss_anon_bytes.value_or(0);
-    input_.forks.push_back(std::move(f));
+    in.forks.push_back(std::move(f));
   }
-  input_.anomalies.swap(anomalies_);
-  return input_;
+  in.anomalies.swap(anomalies_);
+  now_.clear();
+  for (auto& sc : in.subjects) {
+    const uint64_t key = seen_key(sc.subject);
+    if (!std::binary_search(seen_.begin(), seen_.end(), key)) sc.counters = cw_counters{};
+    now_.push_back(key);
+  }
+  std::sort(now_.begin(), now_.end());
+  seen_.swap(now_);
+  return in;
 }
 
 }  // namespace cowwatch::app

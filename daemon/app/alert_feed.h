@@ -2,21 +2,18 @@
 // aggregator (every tracked process, every cgroup, the host, live fork episodes) plus the anomaly
 // records that arrived since the last tick.
 //
-// Subjects are kept from tick to tick and the input only points at them: building 10,000 process
-// subjects (an id string and a label map each) on every poll was ~75,000 allocations a second and
-// a 17 MB transient that glibc interleaved with the model's long-lived entries (docs/performance.md
-// §6).
+// Process subjects are views into one text buffer per tick: building 10,000 subjects (an id string
+// and a label map each) on every poll was ~75,000 allocations a second, a 17 MB transient whose
+// freed pages glibc kept between the model's long-lived entries (docs/performance.md §6).
 #pragma once
 
 #include <cstdint>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "alerts/alert_input.h"
 #include "cowwatch.h"
 #include "model/aggregator.h"
-#include "model/proc_key.h"
 
 namespace cowwatch::app {
 
@@ -32,37 +29,23 @@ class AlertFeed {
  public:
   // Remembers an anomaly record (pinned copy, fork with long-term pins, pinned swap).
   void add_anomaly(const cw_event& event, const std::string& cgroup_path);
-  // Builds the tick's input and forgets the anomalies it included. The input (and the subjects it
-  // points at) stays valid until the next build call.
-  const alerts::AlertInput& build(const model::Aggregator& aggregator);
+  // Builds the tick's input and forgets the anomalies it included. Process subjects are views into
+  // the input's own text: no string or map per process.
+  alerts::AlertInput build(const model::Aggregator& aggregator);
   // Only the pending anomalies: the cheap tick run when an anomaly wakes the reader (the full
   // input walks every tracked process; that waits for the poll).
-  const alerts::AlertInput& build_anomalies_only();
-
-  size_t kept_subjects() const { return processes_.size() + cgroups_.size() + 1; }
+  alerts::AlertInput build_anomalies_only();
 
  private:
-  // A subject as of the last full tick that listed it. The engine takes a subject's first sample
-  // as its baseline; every counter in the model starts at zero when cowwatchd starts (its BPF maps
-  // are new), so a subject is first presented with zero counters and its real totals from the next
-  // tick on: nothing it did before the tick that first showed it is lost.
-  struct Kept {
-    alerts::Subject subject;
-    uint64_t tick = 0;  // the last full tick that listed it
-  };
-  // The kept subject for this tick; `fresh` when it was not listed by the previous full tick (or
-  // its id changed), so its counters must be presented as zero.
-  Kept& keep_process(const model::Process& p, bool* fresh);
-  Kept& keep_cgroup(const std::string& path, bool* fresh);
-  // Forgets subjects the tick just built did not list (exited processes, removed cgroups).
-  void forget_unlisted();
-
   std::vector<alerts::AnomalyEvent> anomalies_;
-  std::unordered_map<model::ProcKey, Kept, model::ProcKeyHash> processes_;
-  std::unordered_map<std::string, Kept> cgroups_;
-  Kept host_{host_subject(), 0};
-  uint64_t tick_ = 0;  // full ticks built so far
-  alerts::AlertInput input_;
+  // Subjects of the previous tick. The engine takes a subject's first sample as its baseline; every
+  // counter in the model starts at zero when cowwatchd starts (its BPF maps are new), so a subject
+  // is first presented with zero counters and its real totals from the next tick on: nothing it
+  // did before the tick that first showed it is lost.
+  // Sorted hashes of (scope, id): a 64-bit collision is negligible. now_ is this tick's, swapped
+  // with seen_; both keep their capacity, so a steady tick allocates nothing for them.
+  std::vector<uint64_t> seen_;
+  std::vector<uint64_t> now_;
 };
 
 }  // namespace cowwatch::app

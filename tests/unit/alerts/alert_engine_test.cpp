@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <stdexcept>
+#include <string>
+
 #include "fake_clock.h"
 
 namespace cowwatch::alerts {
@@ -40,7 +44,7 @@ struct Counters {
     c.c[counter] += n;
     return *this;
   }
-  SubjectCounters sample() const { return {&subject, c}; }
+  SubjectCounters sample() const { return {subject, c}; }
 };
 
 cw_event pinned_copy_event(uint32_t tgid) {
@@ -143,6 +147,36 @@ TEST_F(EngineTest, CounterDeltaAloneFires) {
   clock.advance(1s);
   p.add(copy_counter(CW_REASON_PINNED), 1);
   EXPECT_EQ(engine.evaluate(counters_only({p.sample()})).size(), 1u);
+}
+
+// The daemon lists processes as views into one text buffer (AlertFeed); the alert takes its labels
+// from the view, and the engine keeps its own copy of the id.
+TEST_F(EngineTest, ASubjectListedByViewsFiresWithItsLabels) {
+  AlertEngine engine({make_rule(RuleKind::kPinnedCowCopy, Scope::kProcess, 1, 5min)}, clock);
+  auto text = std::make_unique<std::string>("pid 9 (fio)9fio/batch");
+  const std::string_view t = *text;
+  auto view = [&] {
+    SubjectView v(Scope::kProcess, t.substr(0, 11));
+    v.add_label("pid", t.substr(11, 1));
+    v.add_label("comm", t.substr(12, 3));
+    v.add_label("cgroup", t.substr(15, 6));
+    return v;
+  };
+  cw_counters c{};
+  engine.evaluate(counters_only({{view(), c}}));
+  clock.advance(1s);
+  c.c[copy_counter(CW_REASON_PINNED)] = 1;
+  const auto transitions = engine.evaluate(counters_only({{view(), c}}));
+  ASSERT_EQ(transitions.size(), 1u);
+  EXPECT_EQ(transitions[0].alert.subject, "pid 9 (fio)");
+  EXPECT_EQ(transitions[0].alert.labels.at("pid"), "9");
+  EXPECT_EQ(transitions[0].alert.labels.at("comm"), "fio");
+  EXPECT_EQ(transitions[0].alert.labels.at("cgroup"), "/batch");
+  EXPECT_THROW(view().add_label("one", "too many"), std::logic_error);
+  text.reset();  // the input's text is gone; what the engine holds is its own
+  ASSERT_EQ(engine.active().size(), 1u);
+  EXPECT_EQ(engine.active()[0].subject, "pid 9 (fio)");
+  EXPECT_EQ(engine.active()[0].labels.at("comm"), "fio");
 }
 
 TEST_F(EngineTest, ResolvesOnlyAfterConditionFalseForAWholeWindow) {
@@ -490,7 +524,7 @@ TEST_F(EngineTest, IdleSubjectsAreEvicted) {
   std::vector<Subject> processes;
   for (uint32_t pid = 1; pid <= 1000; ++pid) processes.push_back(process(pid, "w"));
   AlertInput in;
-  for (const Subject& p : processes) in.subjects.push_back({&p, {}});
+  for (const Subject& p : processes) in.subjects.push_back({p, {}});
   engine.evaluate(in);
   EXPECT_EQ(engine.stats().subjects, 1000u);
   clock.advance(59s);
@@ -507,7 +541,7 @@ TEST_F(EngineTest, ExitedProcessIsForgottenAtTheNextFullTickCgroupsWaitForTheTtl
   AlertEngine engine({make_rule(RuleKind::kPinnedCowCopy, Scope::kProcess, 1, 30min)}, clock);
   const Subject host_subject{Scope::kHost, "host", {}}, web_subject = cgroup("/web");
   const Subject short_lived_subject = process(7, "short");
-  const SubjectCounters host{&host_subject, {}}, web{&web_subject, {}}, short_lived{&short_lived_subject, {}};
+  const SubjectCounters host{host_subject, {}}, web{web_subject, {}}, short_lived{short_lived_subject, {}};
   engine.evaluate(counters_only({host, web, short_lived}));
   ASSERT_EQ(engine.stats().subjects, 3u);
   clock.advance(1s);
@@ -525,7 +559,7 @@ TEST_F(EngineTest, ExitedProcessIsForgottenAtTheNextFullTickCgroupsWaitForTheTtl
 TEST_F(EngineTest, ExitedProcessWithRuleStateIsKeptUntilItsAlertResolves) {
   AlertEngine engine({make_rule(RuleKind::kPinnedCowCopy, Scope::kProcess, 1, 10s)}, clock);
   const Subject host_subject{Scope::kHost, "host", {}};
-  const SubjectCounters host{&host_subject, {}};
+  const SubjectCounters host{host_subject, {}};
   AlertInput in = counters_only({host});
   in.anomalies.push_back({pinned_copy_event(9), {process(9, "pinner")}});
   ASSERT_EQ(engine.evaluate(in).size(), 1u);  // fires
@@ -559,7 +593,7 @@ TEST_F(EngineTest, MaxSubjectsRejectsNewSubjects) {
   std::vector<Subject> processes;
   for (uint32_t pid = 1; pid <= 25; ++pid) processes.push_back(process(pid, "w"));
   AlertInput in;
-  for (const Subject& p : processes) in.subjects.push_back({&p, {}});
+  for (const Subject& p : processes) in.subjects.push_back({p, {}});
   engine.evaluate(in);
   EXPECT_EQ(engine.stats().subjects, 10u);
   EXPECT_EQ(engine.stats().subjects_rejected, 15u);
