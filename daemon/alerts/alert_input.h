@@ -39,6 +39,7 @@ class SubjectView {
   // Views into `subject`, which must outlive the view.
   SubjectView(const Subject& subject)  // NOLINT(google-explicit-constructor): a Subject is a subject
       : scope(subject.scope), id(subject.id), map_(&subject.labels) {}
+  SubjectView(Subject&&) = delete;  // a view of a temporary would dangle
   SubjectView(Scope scope, std::string_view id) : scope(scope), id(id) {}
   // At most kMaxLabels; the name and value must outlive the view.
   void add_label(std::string_view name, std::string_view value);
