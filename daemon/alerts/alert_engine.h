@@ -76,10 +76,8 @@ class AlertEngine {
   };
   struct SubjectKeyHash {
     using is_transparent = void;
-    size_t operator()(const SubjectKeyView& k) const {
-      return std::hash<std::string_view>{}(k.id) * 31 + static_cast<size_t>(k.scope);
-    }
-    size_t operator()(const SubjectKey& k) const { return (*this)(SubjectKeyView{k.scope, k.id}); }
+    size_t operator()(const SubjectKeyView& k) const { return subject_hash(k.scope, k.id); }
+    size_t operator()(const SubjectKey& k) const { return subject_hash(k.scope, k.id); }
   };
   struct SubjectKeyEqual {
     using is_transparent = void;

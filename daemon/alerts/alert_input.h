@@ -5,6 +5,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -27,6 +28,12 @@ struct Subject {
   // label names; alertname, severity, scope and subject are overwritten by the engine.
   std::map<std::string, std::string> labels;
 };
+
+// One hash of a subject's identity (scope, id): the engine's subject table and the feed's record of
+// which subjects the previous tick listed.
+inline size_t subject_hash(Scope scope, std::string_view id) {
+  return std::hash<std::string_view>{}(id) * 31 + static_cast<size_t>(scope);
+}
 
 // A subject as one tick lists it: views of its id and labels, valid while the input is read. The
 // daemon lists every tracked process on every poll; views let it do so without building an id

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <string_view>
 
 namespace cowwatch::app {
 
@@ -32,13 +33,30 @@ cw_counters counters_from_tallies(const model::Tallies& t) {
   return c;
 }
 
+namespace {
+
+constexpr size_t kPidInId = 4;  // the pid's offset in a process id: "pid " comes first
+
+// Appends a process subject's id: "pid N (comm, started S.SSs after boot)". The start time makes a
+// reused pid a new subject; the pid and comm in it are also the subject's labels.
+void append_process_id(std::string& out, uint32_t pid, uint64_t start_ns, std::string_view comm) {
+  char buf[32];
+  out += "pid ";
+  out.append(buf, static_cast<size_t>(snprintf(buf, sizeof(buf), "%u", pid)));
+  out += " (";
+  out += comm;
+  out += ", started ";
+  out.append(buf, static_cast<size_t>(snprintf(buf, sizeof(buf), "%.2f", static_cast<double>(start_ns) / 1e9)));
+  out += "s after boot)";
+}
+
+}  // namespace
+
 alerts::Subject process_subject(uint32_t pid, uint64_t start_ns, const std::string& comm,
                                 const std::string& cgroup) {
   alerts::Subject s;
   s.scope = alerts::Scope::kProcess;
-  char started[32];
-  snprintf(started, sizeof(started), "%.2f", static_cast<double>(start_ns) / 1e9);
-  s.id = "pid " + std::to_string(pid) + " (" + comm + ", started " + started + "s after boot)";
+  append_process_id(s.id, pid, start_ns, comm);
   s.labels = {{"pid", std::to_string(pid)}, {"comm", comm}};
   if (!cgroup.empty()) s.labels["cgroup"] = cgroup;
   return s;
@@ -79,41 +97,20 @@ alerts::AlertInput AlertFeed::build_anomalies_only() {
 
 namespace {
 
-// Where one process's id and labels sit in the tick's text (offset, length).
+// Where one process sits in the tick's text: its cgroup path, then its id (which holds its pid and
+// comm, the other two labels).
 struct ProcessText {
-  size_t id, id_len, pid, pid_len, comm, comm_len, cgroup, cgroup_len;
+  size_t at, cgroup_len, id_len, pid_len, comm_len;
 };
 
-// Appends the same id and labels process_subject() builds; returns where they are.
 ProcessText append_process(std::string& text, const model::Process& p) {
-  ProcessText at{};
-  char head[64];
-  char started[32];
-  snprintf(started, sizeof(started), "%.2f", static_cast<double>(p.key.start_ns) / 1e9);
-  const int pid_len = snprintf(head, sizeof(head), "%u", p.key.tgid);
-  at.pid = text.size();
-  at.pid_len = static_cast<size_t>(pid_len);
-  text.append(head, at.pid_len);
-  at.comm = text.size();
-  at.comm_len = p.comm.size();
-  text += p.comm;
-  at.cgroup = text.size();
-  at.cgroup_len = p.cgroup.size();
+  ProcessText where{text.size(), p.cgroup.size(), 0, 0, p.comm.size()};
   text += p.cgroup;
-  at.id = text.size();
-  text += "pid ";
-  text.append(head, at.pid_len);
-  text += " (";
-  text += p.comm;
-  text += ", started ";
-  text += started;
-  text += "s after boot)";
-  at.id_len = text.size() - at.id;
-  return at;
-}
-
-uint64_t seen_key(const alerts::SubjectView& subject) {
-  return std::hash<std::string_view>{}(subject.id) * 31 + static_cast<uint64_t>(subject.scope);
+  const size_t id = text.size();
+  append_process_id(text, p.key.tgid, p.key.start_ns, p.comm);
+  where.id_len = text.size() - id;
+  where.pid_len = text.find(' ', id + kPidInId) - (id + kPidInId);
+  return where;
 }
 
 }  // namespace
@@ -139,11 +136,12 @@ alerts::AlertInput AlertFeed::build(const model::Aggregator& aggregator) {
   // The text is complete (no more reallocation): point the views into it.
   const std::string_view text = in.text;
   for (size_t i = 0; i < where.size(); ++i) {
-    const ProcessText& at = where[i];
-    alerts::SubjectView view(alerts::Scope::kProcess, text.substr(at.id, at.id_len));
-    view.add_label("pid", text.substr(at.pid, at.pid_len));
-    view.add_label("comm", text.substr(at.comm, at.comm_len));
-    if (at.cgroup_len) view.add_label("cgroup", text.substr(at.cgroup, at.cgroup_len));
+    const ProcessText& p = where[i];
+    const std::string_view id = text.substr(p.at + p.cgroup_len, p.id_len);
+    alerts::SubjectView view(alerts::Scope::kProcess, id);
+    view.add_label("pid", id.substr(kPidInId, p.pid_len));
+    view.add_label("comm", id.substr(kPidInId + p.pid_len + 2, p.comm_len));  // after "N ("
+    if (p.cgroup_len) view.add_label("cgroup", text.substr(p.at, p.cgroup_len));
     in.subjects[i].subject = view;
   }
   for (size_t i = 0; i < cgroup_at.size(); ++i) {
@@ -166,7 +164,7 @@ alerts::AlertInput AlertFeed::build(const model::Aggregator& aggregator) {
   in.anomalies.swap(anomalies_);
   now_.clear();
   for (auto& sc : in.subjects) {
-    const uint64_t key = seen_key(sc.subject);
+    const uint64_t key = alerts::subject_hash(sc.subject.scope, sc.subject.id);
     if (!std::binary_search(seen_.begin(), seen_.end(), key)) sc.counters = cw_counters{};
     now_.push_back(key);
   }
