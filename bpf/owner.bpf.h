@@ -9,7 +9,8 @@
  * created the anon_vma and, after fork, the children's copies, inserted later and so to the right
  * of an equal key. The leftmost chain's vma->vm_mm->owner (CONFIG_MEMCG) is the process that
  * allocated the folio: exact when one process maps it (the common case; a page written after fork
- * lives in the writer's own anon_vma), the creating process when several share it. 8 probe reads.
+ * lives in the writer's own anon_vma), the creating process when several share it. 4 probe reads
+ * after the folio's own.
  *
  * memcg: folio->memcg_data (compat.bpf.h: a mem_cgroup, or on 7.2 an obj_cgroup), then
  * memcg->css.cgroup->kn->id, the cgroup v2 id user space sees as the directory's inode. 4-5 reads.
@@ -25,10 +26,10 @@ static __always_inline __u64 cw_task_cgroup_id(const struct task_struct *task)
 	return BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
 }
 
-/* A task of the process owning an anonymous folio (see above), or NULL. */
-static __always_inline struct task_struct *cw_folio_owner(const struct folio *folio)
+/* A task of the process owning an anonymous folio (see above), or NULL; mapping: the folio's
+ * ->mapping, already read. */
+static __always_inline struct task_struct *cw_anon_owner(unsigned long mapping)
 {
-	unsigned long mapping = (unsigned long)CW_FOLIO_READ(folio, mapping);
 	const struct anon_vma *av = (const struct anon_vma *)(mapping & ~CW_MAPPING_FLAGS);
 	const struct anon_vma_chain *avc;
 	const struct rb_node *leftmost;

@@ -11,8 +11,13 @@
  * also sees it; KSM) counts for the host alone.
  *
  * pinned_swap_skip: shrink_folio_list() keeps anon folios that are maybe DMA-pinned before it
- * would allocate swap (vmscan.c, 6.1-7.2); its entry walks the list handed to it and counts them,
- * each for its owner like a swap add.
+ * would allocate swap (`goto keep_locked`, vmscan.c 5.10-7.2) and hands every folio it kept back on
+ * the list it was given (list_splice(&ret_folios, folio_list)). Its exit walks that list, so the
+ * walk is short when reclaim succeeds, and counts the anon, swap-backed folios not in the swap cache
+ * that are maybe pinned and neither active nor mlocked (the keeps after the pin check activate or
+ * leave the folio in the swap cache), each for its owner like a swap add. A pinned folio kept
+ * before the pin check with its flags untouched (trylock lost, a reference keep under rmap
+ * contention) counts too: rare, and the pin would have kept it next.
  */
 #ifndef COWWATCH_SWAP_BPF_H
 #define COWWATCH_SWAP_BPF_H
@@ -20,12 +25,18 @@
 #include "owner.bpf.h"
 #include <bpf/bpf_tracing.h>
 
-/* kprobe entry -> kretprobe: the folio in flight, per task. */
+/* kprobe entry -> kretprobe, per task: the folio in flight to the swap cache, and the list of
+ * the reclaim pass around it. */
+struct cw_swap_inflight {
+	__u64 folio;
+	__u64 list;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, __u64);
+	__type(value, struct cw_swap_inflight);
 } cw_swap_stash SEC(".maps");
 
 /* The same keyed by thread id, where task storage does not exist (5.10; not created elsewhere). */
@@ -33,13 +44,13 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct cw_swap_inflight);
 } cw_swap_stash_hash SEC(".maps");
 
-static __always_inline __u64 *cw_swap_slot(bool create)
+static __always_inline struct cw_swap_inflight *cw_swap_slot(bool create)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u64 zero = 0;
+	struct cw_swap_inflight zero = {};
 
 	if (cw_cfg.task_storage)
 		return bpf_task_storage_get(&cw_swap_stash, bpf_get_current_task_btf(), 0,
@@ -49,24 +60,56 @@ static __always_inline __u64 *cw_swap_slot(bool create)
 	return bpf_map_lookup_elem(&cw_swap_stash_hash, &tid);
 }
 
-/* page_maybe_dma_pinned(): a large folio's pin count (5.10: a compound page of order > 1, in its
- * second tail page), else the GUP_PIN_COUNTING_BIAS references. */
-static __always_inline bool cw_folio_maybe_pinned(const struct folio *folio)
+/* page_maybe_dma_pinned() of a large folio: its pin count (5.10: a compound page of order > 1,
+ * in its second tail page). */
+static __always_inline bool cw_large_folio_pinned(const struct folio *folio)
 {
-	bool head = cw_test_bit(cw_folio_flags(folio), bpf_core_enum_value(enum pageflags, PG_head));
-
-	if (head && bpf_core_type_exists(struct folio))
+	if (bpf_core_type_exists(struct folio))
 		return BPF_CORE_READ(folio, _pincount.counter) > 0;
-	if (head && cw_folio_nr_pages(folio) > 2)
+	if (cw_folio_nr_pages(folio) > 2)
 		return BPF_CORE_READ((const struct page___510 *)((const struct page *)folio + 2),
 				     hpage_pinned_refcount.counter) > 0;
 	return CW_FOLIO_READ(folio, _refcount.counter) >= CW_GUP_PIN_COUNTING_BIAS;
+}
+
+/* What the reclaim hooks read of a folio, from one read of its head page (a large folio's pin
+ * count, past the head page, costs one more). */
+struct cw_folio_head {
+	unsigned long flags;
+	unsigned long mapping;
+	struct list_head *next; /* folio->lru.next: the next entry of a reclaim list */
+	bool maybe_pinned;	/* page_maybe_dma_pinned(), else the GUP_PIN_COUNTING_BIAS references */
+};
+
+static __always_inline bool cw_read_folio_head(const struct folio *folio, struct cw_folio_head *h)
+{
+	struct cw_page_copy pc = {};
+	int refcount;
+
+	if (bpf_probe_read_kernel(&pc, sizeof(pc), folio))
+		return false;
+	h->flags = cw_copy_flags(&pc);
+	if (bpf_core_type_exists(struct folio)) {
+		h->mapping = (unsigned long)((const struct folio *)&pc)->mapping;
+		h->next = ((const struct folio *)&pc)->lru.next;
+		refcount = ((const struct folio *)&pc)->_refcount.counter;
+	} else { /* 5.10: the head struct page */
+		h->mapping = (unsigned long)((const struct page *)&pc)->mapping;
+		h->next = ((const struct page *)&pc)->lru.next;
+		refcount = ((const struct page *)&pc)->_refcount.counter;
+	}
+	if (cw_test_bit(h->flags, bpf_core_enum_value(enum pageflags, PG_head)))
+		h->maybe_pinned = cw_large_folio_pinned(folio);
+	else
+		h->maybe_pinned = refcount >= CW_GUP_PIN_COUNTING_BIAS;
+	return true;
 }
 
 static __always_inline void cw_swap_done(const struct folio *folio, long ret)
 {
 	struct cw_counters *host, *proc = 0;
 	struct task_struct *owner;
+	struct cw_folio_head h = {};
 	struct cw_proc_key key;
 	struct cw_event *e;
 	bool ok, pinned;
@@ -74,8 +117,9 @@ static __always_inline void cw_swap_done(const struct folio *folio, long ret)
 	ok = cw_cfg.swap_ret_errno ? ret == 0 : ret != 0;
 	if (!ok || !folio)
 		return;
-	pinned = cw_folio_maybe_pinned(folio);
-	owner = cw_folio_owner(folio);
+	cw_read_folio_head(folio, &h); /* unreadable: counted for the host alone */
+	pinned = h.maybe_pinned;
+	owner = cw_anon_owner(h.mapping);
 	host = cw_host_counters();
 	if (owner) {
 		cw_task_key(owner, &key);
@@ -139,23 +183,23 @@ int BPF_PROG(cw_fexit_swap_add, struct folio *folio)
 SEC("?kprobe")
 int BPF_KPROBE(cw_kprobe_swap_add, struct folio *folio)
 {
-	__u64 *slot = cw_swap_slot(true);
+	struct cw_swap_inflight *slot = cw_swap_slot(true);
 
 	if (slot)
-		*slot = (__u64)folio;
+		slot->folio = (__u64)folio;
 	return 0;
 }
 
 SEC("?kretprobe")
 int BPF_KRETPROBE(cw_kretprobe_swap_add, long ret)
 {
-	__u64 *slot = cw_swap_slot(false);
+	struct cw_swap_inflight *slot = cw_swap_slot(false);
 	const struct folio *folio;
 
-	if (!slot || !*slot)
+	if (!slot || !slot->folio)
 		return 0;
-	folio = (const struct folio *)*slot;
-	*slot = 0;
+	folio = (const struct folio *)slot->folio;
+	slot->folio = 0;
 	cw_swap_done(folio, ret);
 	return 0;
 }
@@ -163,12 +207,13 @@ int BPF_KRETPROBE(cw_kretprobe_swap_add, long ret)
 /* Counts maybe-pinned anon, swap-backed folios not yet in the swap cache on the list. */
 #define CW_MAX_RECLAIM_WALK 4096
 
-/* What the walk reads; constant during the loop, so the verifier's states converge. */
+/* What the walk reads; constant during the loop, so the verifier's states converge. A folio kept
+ * for its pin has, of the flags in mask, PG_swapbacked alone (want). */
 struct cw_walk {
 	struct list_head *head;
 	unsigned long lru_off;
-	unsigned int pg_swapbacked;
-	unsigned int pg_swapcache;
+	unsigned long mask;
+	unsigned long want;
 };
 
 /* The walk's moving parts live in a map value: the verifier does not track them per iteration. */
@@ -182,9 +227,10 @@ struct cw_walk_pos {
 };
 
 /* One pinned folio kept by reclaim: counted for its owner. */
-static __always_inline void cw_skip_for_owner(const struct folio *folio, struct cw_walk_pos *p)
+static __always_inline void cw_skip_for_owner(const struct folio *folio, unsigned long mapping,
+					      struct cw_walk_pos *p)
 {
-	struct task_struct *owner = cw_folio_owner(folio);
+	struct task_struct *owner = cw_anon_owner(mapping);
 	struct cw_counters *proc;
 	struct cw_proc_key key;
 
@@ -209,16 +255,15 @@ struct {
 	__type(value, struct cw_walk_pos);
 } cw_walk_scratch SEC(".maps");
 
-/* One folio of the list: counted when reclaim keeps it for being maybe pinned. */
-static __always_inline void cw_walk_check(const struct cw_walk *w, struct cw_walk_pos *p, const struct folio *folio)
+/* One folio of the list (h: its head, read once): counted when reclaim keeps it for being maybe
+ * pinned. */
+static __always_inline void cw_walk_check(const struct cw_walk *w, struct cw_walk_pos *p, const struct folio *folio,
+					  const struct cw_folio_head *h)
 {
-	unsigned long mapping = (unsigned long)CW_FOLIO_READ(folio, mapping);
-	unsigned long fflags = cw_folio_flags(folio);
-
-	if ((mapping & CW_MAPPING_FLAGS) == CW_MAPPING_ANON && cw_test_bit(fflags, w->pg_swapbacked) &&
-	    !cw_test_bit(fflags, w->pg_swapcache) && cw_folio_maybe_pinned(folio)) {
+	if ((h->mapping & CW_MAPPING_FLAGS) == CW_MAPPING_ANON && (h->flags & w->mask) == w->want &&
+	    h->maybe_pinned) {
 		p->pinned++;
-		cw_skip_for_owner(folio, p);
+		cw_skip_for_owner(folio, h->mapping, p);
 	}
 }
 
@@ -228,6 +273,7 @@ static long cw_walk_one(__u32 index, void *ctx)
 	struct cw_walk *w = ctx;
 	__u32 zero = 0;
 	struct cw_walk_pos *p = bpf_map_lookup_elem(&cw_walk_scratch, &zero);
+	struct cw_folio_head h = {};
 	struct list_head *pos;
 	const struct folio *folio;
 
@@ -237,8 +283,10 @@ static long cw_walk_one(__u32 index, void *ctx)
 	if (!pos || pos == w->head)
 		return 1;
 	folio = (const struct folio *)((unsigned long)pos - w->lru_off);
-	cw_walk_check(w, p, folio);
-	p->pos = BPF_CORE_READ(pos, next);
+	if (!cw_read_folio_head(folio, &h))
+		return 1;
+	cw_walk_check(w, p, folio, &h);
+	p->pos = h.next;
 	return 0;
 }
 
@@ -250,15 +298,16 @@ static long cw_walk_one(__u32 index, void *ctx)
 
 /* One page of the bounded walk: a global function, so the verifier checks it once rather than in
  * every iteration (whose branches would exceed 5.10's 8192-jump limit long before 1024). */
-__noinline int cw_walk_page(__u64 folio, __u32 pg_swapbacked, __u32 pg_swapcache)
+__noinline int cw_walk_page(__u64 folio, __u64 mask, __u64 want)
 {
 	__u32 zero = 0;
 	struct cw_walk_pos *p = bpf_map_lookup_elem(&cw_walk_scratch, &zero);
-	struct cw_walk w = {.pg_swapbacked = pg_swapbacked, .pg_swapcache = pg_swapcache};
+	struct cw_walk w = {.mask = mask, .want = want};
+	struct cw_folio_head h = {};
 
-	if (!p)
+	if (!p || !cw_read_folio_head((const struct folio *)folio, &h))
 		return 0;
-	cw_walk_check(&w, p, (const struct folio *)folio);
+	cw_walk_check(&w, p, (const struct folio *)folio, &h);
 	return 0;
 }
 
@@ -269,7 +318,7 @@ static __always_inline void cw_walk_bounded(const struct cw_walk *w, struct cw_w
 	for (int i = 0; i < CW_MAX_RECLAIM_WALK_BOUNDED; i++) {
 		if (!pos || pos == w->head)
 			return;
-		cw_walk_page((unsigned long)pos - w->lru_off, w->pg_swapbacked, w->pg_swapcache);
+		cw_walk_page((unsigned long)pos - w->lru_off, w->mask, w->want);
 		pos = BPF_CORE_READ(pos, next);
 	}
 }
@@ -280,18 +329,22 @@ static __always_inline void cw_reclaim_list(struct list_head *head, bool bounded
 	const struct folio *first;
 	struct cw_counters *host;
 	struct cw_event *e;
+	unsigned long swapbacked = 1UL << bpf_core_enum_value(enum pageflags, PG_swapbacked);
 	struct cw_walk w = {
 		.head = head,
 		.lru_off = bpf_core_type_exists(struct folio) ? bpf_core_field_offset(struct folio, lru)
 							      : bpf_core_field_offset(struct page, lru),
-		.pg_swapbacked = bpf_core_enum_value(enum pageflags, PG_swapbacked),
-		.pg_swapcache = bpf_core_enum_value(enum pageflags, PG_swapcache),
+		.mask = swapbacked | 1UL << bpf_core_enum_value(enum pageflags, PG_swapcache) |
+			1UL << bpf_core_enum_value(enum pageflags, PG_active),
+		.want = swapbacked,
 	};
 	__u32 zero = 0, pinned;
 	struct cw_walk_pos *p = bpf_map_lookup_elem(&cw_walk_scratch, &zero);
 
-	if (!p)
+	if (!p || !head)
 		return;
+	if (bpf_core_enum_value_exists(enum pageflags, PG_mlocked))
+		w.mask |= 1UL << bpf_core_enum_value(enum pageflags, PG_mlocked);
 	__builtin_memset(p, 0, sizeof(*p));
 	p->pos = BPF_CORE_READ(head, next);
 	if (bounded)
@@ -328,35 +381,59 @@ static __always_inline void cw_reclaim_list(struct list_head *head, bool bounded
 	cw_submit(e, true);
 }
 
-/* unsigned int shrink_folio_list(struct list_head *folio_list, ...) */
-SEC("?fentry/shrink_folio_list")
-int BPF_PROG(cw_fentry_shrink_folio_list, struct list_head *folio_list)
+/* unsigned int shrink_folio_list(struct list_head *folio_list, ...): at exit the list holds the
+ * folios it kept. */
+SEC("?fexit/shrink_folio_list")
+int BPF_PROG(cw_fexit_shrink_folio_list, struct list_head *folio_list)
 {
 	cw_reclaim_list(folio_list, false);
 	return 0;
 }
 
+/* The kprobe rung: the list from entry, walked at return. */
 SEC("?kprobe")
-int BPF_KPROBE(cw_kprobe_shrink_folio_list, struct list_head *folio_list)
+int BPF_KPROBE(cw_kprobe_shrink_list_enter, struct list_head *folio_list)
 {
-	cw_reclaim_list(folio_list, false);
+	struct cw_swap_inflight *slot = cw_swap_slot(true);
+
+	if (slot)
+		slot->list = (__u64)folio_list;
+	return 0;
+}
+
+static __always_inline struct list_head *cw_shrink_list_leave(void)
+{
+	struct cw_swap_inflight *slot = cw_swap_slot(false);
+	__u64 list;
+
+	if (!slot)
+		return 0;
+	list = slot->list;
+	slot->list = 0;
+	return (struct list_head *)list;
+}
+
+SEC("?kretprobe")
+int BPF_KRETPROBE(cw_kretprobe_shrink_folio_list)
+{
+	cw_reclaim_list(cw_shrink_list_leave(), false);
 	return 0;
 }
 
 /* The same walk without bpf_loop (separate programs: a bpf_loop callback is a subprogram that
  * kernels before 5.13 reject even where the call is never reached), for shrink_page_list (5.10,
  * struct page list) or shrink_folio_list. */
-SEC("?fentry/shrink_page_list")
-int BPF_PROG(cw_fentry_shrink_list_bounded, struct list_head *list)
+SEC("?fexit/shrink_page_list")
+int BPF_PROG(cw_fexit_shrink_list_bounded, struct list_head *list)
 {
 	cw_reclaim_list(list, true);
 	return 0;
 }
 
-SEC("?kprobe")
-int BPF_KPROBE(cw_kprobe_shrink_list_bounded, struct list_head *list)
+SEC("?kretprobe")
+int BPF_KRETPROBE(cw_kretprobe_shrink_list_bounded)
 {
-	cw_reclaim_list(list, true);
+	cw_reclaim_list(cw_shrink_list_leave(), true);
 	return 0;
 }
 

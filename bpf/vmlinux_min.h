@@ -179,6 +179,8 @@ enum pageflags {
 	PG_swapbacked = 4,
 	PG_anon_exclusive = 5,
 	PG_double_map = 6,	/* 6.1 only (== PG_workingset, on the folio's second page) */
+	PG_active = 7,
+	PG_mlocked = 8,	/* CONFIG_MMU */
 };
 
 struct signal_struct {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian dependencies (if missing) and builds cowwatch into ${BUILD_DIR:-build}.
-# Extra arguments go to the CMake configure step (e.g. -DCOWWATCH_SANITIZE=ON).
+# Extra arguments go to the CMake configure step (e.g. -DCOWWATCH_SANITIZE=ON); BUILD_TARGETS
+# (space-separated) builds just those targets.
 #
 # Cross build: `scripts/build.sh --arch arm64` (or BUILD_ARCH=arm64) builds into
 # ${BUILD_DIR:-build-arm64} with clang/lld and a sysroot of Debian bookworm arm64 packages
@@ -19,7 +20,9 @@ case "$arch" in
   "" | native | "$(dpkg --print-architecture)")
     build=${BUILD_DIR:-build}
     cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo} "$@" >/dev/null
-    cmake --build "$build" -j"$(nproc)"
+    targets=()
+    for t in ${BUILD_TARGETS:-}; do targets+=(--target "$t"); done
+    cmake --build "$build" -j"$(nproc)" "${targets[@]}"
     ;;
   arm64)
     sysroot=$(scripts/make-sysroot.sh arm64 | tail -1)

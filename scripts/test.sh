@@ -16,7 +16,9 @@ if [ "${COWWATCH_SKIP_FUZZ:-0}" != 1 ]; then
   FUZZ_BUILD_DIR=build-fuzz tests/fuzz/smoke.sh   # clang libFuzzer + ASan/UBSan, 15 s per target
 fi
 if [ "${COWWATCH_SKIP_SANITIZERS:-0}" != 1 ]; then
-  BUILD_DIR=build-asan BUILD_TYPE=Debug scripts/build.sh -DCOWWATCH_TESTS=ON -DCOWWATCH_SANITIZE=ON
+  # only what the unit and fuzz tiers run (cowwatch_unit_tests, cowwatch_fuzz_replays)
+  BUILD_DIR=build-asan BUILD_TYPE=Debug BUILD_TARGETS="cowwatch_unit_tests cowwatch_fuzz_replays" \
+    scripts/build.sh -DCOWWATCH_TESTS=ON -DCOWWATCH_SANITIZE=ON
   (cd build-asan && ctest --output-on-failure --timeout 600 -j2 -L 'unit|fuzz')
 fi
 echo "test.sh: all tiers done in $(( $(date +%s) - start ))s"

@@ -6,6 +6,7 @@
 //      detached median), with the range over rounds.
 //   2. bpf_stats pass (kernel.bpf_stats_enabled=1 only here): every path once with cowwatch
 //      attached; per program that ran: runs per op and ns per run, and all program time per op.
+// The paths run in a worker process forked before any session opens (path_worker.h).
 // Needs root. Exit 77 when cowwatch's BPF session cannot open (not root, no BTF).
 #include <dirent.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "paths/path.h"
+#include "paths/path_worker.h"
 #include "paths/plan_summary.h"
 #include "storm/daemon_defaults.h"
 #include "util/args.h"
@@ -122,15 +124,16 @@ struct Mode {
 };
 
 // Under one attachment: every path, warm-ups discarded, the median of its timed runs (< 0 on failure).
-std::vector<double> run_paths_under(Rung& rung, const std::vector<std::unique_ptr<Path>>& paths, int reps,
-                                    std::string* error) {
+std::vector<double> run_paths_under(Rung& rung, const std::vector<std::unique_ptr<Path>>& paths,
+                                    PathWorker& worker, int reps, std::string* error) {
   std::vector<double> medians;
   if (!rung.attach(error)) return medians;
   settle_memory(64u << 20);  // the same for every mode after loading or freeing maps
-  for (const auto& p : paths) {
+  for (size_t k = 0; k < paths.size(); k++) {
+    const Path* p = paths[k].get();
     std::vector<double> ns;
     for (int i = 0; i < p->warmups() + p->reps(reps); i++) {
-      PathRun r = p->run();
+      PathRun r = worker.run(k);
       if (!r.ok) {
         *error = p->key() + ": " + r.error;
         rung.detach();
@@ -144,7 +147,8 @@ std::vector<double> run_paths_under(Rung& rung, const std::vector<std::unique_pt
   return medians;
 }
 
-void print_ratio_table(const std::vector<Mode>& modes, const std::vector<std::unique_ptr<Path>>& paths) {
+void print_ratio_table(const std::vector<Mode>& modes, const std::vector<std::unique_ptr<Path>>& paths,
+                       const PathWorker& worker) {
   std::printf("%-46s %6s %14s", "path", "op", "detached ns/op");
   for (size_t m = 1; m < modes.size(); m++) std::printf(" | %-26s", (modes[m].key + ": ratio (range)").c_str());
   std::printf("\n");
@@ -159,8 +163,8 @@ void print_ratio_table(const std::vector<Mode>& modes, const std::vector<std::un
     }
     std::printf("\n");
   }
-  for (const auto& p : paths)
-    if (!p->note().empty()) std::printf("  %s: %s\n", p->key().c_str(), p->note().c_str());
+  for (size_t p = 0; p < paths.size(); p++)
+    if (!worker.note(p).empty()) std::printf("  %s: %s\n", paths[p]->key().c_str(), worker.note(p).c_str());
   for (const Mode& m : modes)
     if (!m.rung->notes().empty()) std::printf("  %s: %s\n", m.key.c_str(), m.rung->notes().c_str());
 }
@@ -181,7 +185,7 @@ class CostSpan final : public TimedSpan {
 
 // bpf_stats: which of cowwatch's programs run in each path's timed part, how often per op and at
 // what cost.
-void print_program_costs(Rung& cowwatch, const std::vector<std::unique_ptr<Path>>& paths,
+void print_program_costs(Rung& cowwatch, const std::vector<std::unique_ptr<Path>>& paths, PathWorker& worker,
                          const std::vector<double>& detached_ns) {
   std::optional<std::string> stats_before = read_file_line("/proc/sys/kernel/bpf_stats_enabled");
   std::printf("\n== bpf_stats (kernel.bpf_stats_enabled=1, this pass only): each path once, cowwatch attached, "
@@ -196,7 +200,7 @@ void print_program_costs(Rung& cowwatch, const std::vector<std::unique_ptr<Path>
   for (size_t i = 0; i < paths.size(); i++) {
     const Path& path = *paths[i];
     CostSpan span(cowwatch);
-    PathRun r = paths[i]->run(span);
+    PathRun r = worker.run(i, &span);
     if (!r.ok || r.ops == 0) {
       std::printf("%-14s failed: %s\n", path.key().c_str(), r.error.c_str());
       continue;
@@ -250,6 +254,23 @@ int run(const Args& a) {
     std::printf("SKIP: cowwatch's BPF session does not open here: %s\n", error.c_str());
     return 77;
   }
+  ScratchDir scratch(a.dir);
+  if (scratch.path().empty()) {
+    std::printf("FAILED: cannot create a scratch directory under %s\n", a.dir.c_str());
+    return 1;
+  }
+  pin_to_cpu(workload_cpu);
+  std::vector<std::unique_ptr<Path>> paths = make_paths(a, scratch.path());
+  if (paths.empty()) {
+    std::printf("FAILED: no path to run\n");
+    return 1;
+  }
+  // Before any session or ring exists in this process (path_worker.h).
+  PathWorker worker(paths);
+  if (!worker.ok(&error)) {
+    std::printf("FAILED: path worker: %s\n", error.c_str());
+    return 1;
+  }
   std::vector<Mode> modes;
   for (const std::string& key : split_commas(a.modes)) {
     if (key == "detached") modes.push_back({key, make_detached_rung(), {}});
@@ -265,34 +286,23 @@ int run(const Args& a) {
     std::fprintf(stderr, "--modes must start with detached (the baseline)\n");
     return 2;
   }
-  ScratchDir scratch(a.dir);
-  if (scratch.path().empty()) {
-    std::printf("FAILED: cannot create a scratch directory under %s\n", a.dir.c_str());
-    return 1;
-  }
-  pin_to_cpu(workload_cpu);
-  std::vector<std::unique_ptr<Path>> paths = make_paths(a, scratch.path());
-  if (paths.empty()) {
-    std::printf("FAILED: no path to run\n");
-    return 1;
-  }
   for (Mode& m : modes) m.per_path.resize(paths.size());
   std::printf("%d rounds x %d runs per path per mode (macro: %d), order rotated each round, first run under each "
               "attachment discarded (not for the macro); workload on CPU%d, readers on CPU%d; scratch files in %s; "
               "bpf_stats off\n",
               a.rounds, a.reps, a.macro_reps, workload_cpu, reader_cpu, scratch.path().c_str());
   write_file("/proc/sys/kernel/bpf_stats_enabled", "0");
-  for (const auto& p : paths) {  // warm-up, not counted: page cache, binaries, allocator
-    PathRun r = p->run();
+  for (size_t k = 0; k < paths.size(); k++) {  // warm-up, not counted: page cache, binaries, allocator
+    PathRun r = worker.run(k);
     if (!r.ok) {
-      std::printf("FAILED: path %s: %s\n", p->key().c_str(), r.error.c_str());
+      std::printf("FAILED: path %s: %s\n", paths[k]->key().c_str(), r.error.c_str());
       return 1;
     }
   }
   for (int round = 0; round < a.rounds; round++) {
     std::vector<std::vector<double>> medians(modes.size());
     for (size_t i : rotated_order(modes.size(), round)) {
-      medians[i] = run_paths_under(*modes[i].rung, paths, a.reps, &error);
+      medians[i] = run_paths_under(*modes[i].rung, paths, worker, a.reps, &error);
       if (medians[i].empty()) {
         std::printf("FAILED: mode %s: %s\n", modes[i].key.c_str(), error.c_str());
         return 1;
@@ -303,13 +313,13 @@ int run(const Args& a) {
     std::printf("round %d of %d done (%s)\n", round + 1, a.rounds, machine_description().c_str());
   }
   std::printf("\n");
-  print_ratio_table(modes, paths);
+  print_ratio_table(modes, paths, worker);
 
   if (a.stats) {
     std::vector<double> detached_ns;
     for (const RatioSeries& s : modes[0].per_path) detached_ns.push_back(s.median_value());
     auto cowwatch = make_daemon_rung(d.options, d.drain_ns, d.poll_ns, reader_cpu);
-    print_program_costs(*cowwatch, paths, detached_ns);
+    print_program_costs(*cowwatch, paths, worker, detached_ns);
   }
   std::printf("\nend: %s\n", machine_description().c_str());
   return 0;

@@ -375,27 +375,29 @@ Realization make_plan(KernelProbe& k, const PlannerOptions& options) {
     }
   }
 
-  // swap_add's pinned side: reclaim meeting pinned folios (shrink_folio_list entry).
+  // swap_add's pinned side: pinned folios reclaim kept (the list shrink_folio_list hands back).
   if (out.plan.hooks[CW_HOOK_SWAP_ADD].strategy != Strategy::kUnavailable) {
     HookPlan& hp = out.plan.hooks[CW_HOOK_SWAP_ADD];
     Ladder l(hp, options);
     // shrink_page_list before 6.1. Without bpf_loop, the variants walking with a bounded loop.
     std::string func = "shrink_folio_list";
     if (!k.has_btf_func(func) && k.has_btf_func("shrink_page_list")) func = "shrink_page_list";
-    const char* fentry_prog = has_loop ? "cw_fentry_shrink_folio_list" : "cw_fentry_shrink_list_bounded";
-    const char* kprobe_prog = has_loop ? "cw_kprobe_shrink_folio_list" : "cw_kprobe_shrink_list_bounded";
+    const char* fexit_prog = has_loop ? "cw_fexit_shrink_folio_list" : "cw_fexit_shrink_list_bounded";
+    const char* kretprobe_prog = has_loop ? "cw_kretprobe_shrink_folio_list" : "cw_kretprobe_shrink_list_bounded";
     std::string note;
-    if (try_tracing(k, l, func, true, false, {fentry_prog})) {
-      add(Kind::kTracing, fentry_prog, func, CW_HOOK_SWAP_ADD);
-      note = "; pinned folios kept by reclaim seen at fentry " + func;
-    } else if (auto sym = try_kprobe(k, l, func, true, false, {kprobe_prog}); !sym.empty()) {
-      add(Kind::kKprobe, kprobe_prog, sym, CW_HOOK_SWAP_ADD);
-      note = "; pinned folios kept by reclaim seen at kprobe " + sym;
+    if (try_tracing(k, l, func, false, true, {fexit_prog})) {
+      add(Kind::kTracing, fexit_prog, func, CW_HOOK_SWAP_ADD);
+      note = "; pinned folios kept by reclaim seen at fexit " + func;
+    } else if (auto sym = try_kprobe(k, l, func, true, true, {"cw_kprobe_shrink_list_enter", kretprobe_prog});
+               !sym.empty()) {
+      add(Kind::kKprobe, "cw_kprobe_shrink_list_enter", sym, CW_HOOK_SWAP_ADD);
+      add(Kind::kKretprobe, kretprobe_prog, sym, CW_HOOK_SWAP_ADD);
+      note = "; pinned folios kept by reclaim seen at kretprobe " + sym;
     } else {
       note = "; pinned folios kept by reclaim are not observable here (" + func + " not probeable)";
     }
     if (!has_loop && note.find("not observable") == std::string::npos)
-      note += missing_note(Feature::kLoop, "the reclaim list walked by a bounded loop (its first 1024 pages)");
+      note += missing_note(Feature::kLoop, "the kept list walked by a bounded loop (its first 1024 pages)");
     hp.accuracy += note;
   }
 

@@ -64,7 +64,7 @@ TEST_P(VerifierTest, LoadsThroughTheVerifier) {
   skel->rodata->cw_cfg.task_storage = task_storage;
   skel->rodata->cw_cfg.task_btf = kernel->has_feature(Feature::kCurrentTaskBtf);
   if (!kernel->has_feature(Feature::kLoop) &&
-      (GetParam() == "cw_fentry_shrink_folio_list" || GetParam() == "cw_kprobe_shrink_folio_list")) {
+      (GetParam() == "cw_fexit_shrink_folio_list" || GetParam() == "cw_kretprobe_shrink_folio_list")) {
     cowwatch_bpf__destroy(skel);
     GTEST_SKIP() << "bpf_loop (5.17+) missing: the loader uses the *_shrink_list_bounded variant";
   }
@@ -86,7 +86,7 @@ TEST_P(VerifierTest, LoadsThroughTheVerifier) {
       funcs.insert(funcs.begin(), "vma_alloc_folio_noprof");
       funcs.push_back("alloc_pages_vma");  // 5.10
     }
-    if (GetParam() == "cw_fentry_shrink_list_bounded") funcs.insert(funcs.begin(), "shrink_folio_list");
+    if (GetParam() == "cw_fexit_shrink_list_bounded") funcs.insert(funcs.begin(), "shrink_folio_list");
     struct btf* vmlinux = btf__load_vmlinux_btf();
     std::string chosen;
     for (const auto& f : funcs) {

@@ -152,7 +152,7 @@ TEST(Planner, Debian61UsesExactFunctionsWhereTheyExist) {
   EXPECT_TRUE(attaches(r, "cw_fexit_do_wp_page", "do_wp_page"));
   EXPECT_EQ(r.plan.hooks[CW_HOOK_SWAP_ADD].target, "add_to_swap");
   EXPECT_FALSE(r.swap_ret_errno);  // bool add_to_swap()
-  EXPECT_TRUE(attaches(r, "cw_fentry_shrink_folio_list", "shrink_folio_list"));
+  EXPECT_TRUE(attaches(r, "cw_fexit_shrink_folio_list", "shrink_folio_list"));
   EXPECT_TRUE(attaches(r, "cw_fentry_vma_alloc_folio", "vma_alloc_folio"));
 }
 
@@ -170,6 +170,9 @@ TEST(Planner, Arm64Debian61WithoutTrampolinesUsesKprobesForEveryHook) {
   EXPECT_TRUE(attaches(r, "cw_kprobe_copy_page_range", "copy_page_range"));
   EXPECT_TRUE(attaches(r, "cw_kretprobe_copy_page_range", "copy_page_range"));
   EXPECT_TRUE(attaches(r, "cw_kprobe_vma_alloc_folio", "vma_alloc_folio"));
+  // the list reclaim kept: its head stashed at entry, walked at return
+  EXPECT_TRUE(attaches(r, "cw_kprobe_shrink_list_enter", "shrink_folio_list"));
+  EXPECT_TRUE(attaches(r, "cw_kretprobe_shrink_folio_list", "shrink_folio_list"));
   EXPECT_TRUE(r.plan.fork_pinned_copies_seen);
   for (const auto& a : r.attachments)
     EXPECT_NE(a.kind, Attachment::Kind::kTracing) << a.program << " needs a trampoline";
@@ -406,14 +409,16 @@ TEST(Planner, MissingLoopSwitchesOnlyTheReclaimWalk) {
   FakeKernel k = debian_61();
   k.missing = {Feature::kLoop};
   Realization want = make_plan(full, {}), r = make_plan(k, {});
-  EXPECT_TRUE(attaches(want, "cw_fentry_shrink_folio_list", "shrink_folio_list"));
-  EXPECT_TRUE(attaches(r, "cw_fentry_shrink_list_bounded", "shrink_folio_list"));
-  EXPECT_FALSE(attaches(r, "cw_fentry_shrink_folio_list", "shrink_folio_list"));
+  EXPECT_TRUE(attaches(want, "cw_fexit_shrink_folio_list", "shrink_folio_list"));
+  EXPECT_TRUE(attaches(r, "cw_fexit_shrink_list_bounded", "shrink_folio_list"));
+  EXPECT_FALSE(attaches(r, "cw_fexit_shrink_folio_list", "shrink_folio_list"));
   EXPECT_EQ(r.attachments.size(), want.attachments.size());
   EXPECT_NE(r.plan.hooks[CW_HOOK_SWAP_ADD].accuracy.find("bpf_loop (5.17+) missing"), std::string::npos);
   for (int h = 0; h < CW_HOOK_COUNT; h++) {
     EXPECT_EQ(r.plan.hooks[h].strategy, want.plan.hooks[h].strategy) << hook_name(cw_hook(h));
-    if (h != CW_HOOK_SWAP_ADD) EXPECT_EQ(r.plan.hooks[h].accuracy, want.plan.hooks[h].accuracy);
+    if (h != CW_HOOK_SWAP_ADD) {
+      EXPECT_EQ(r.plan.hooks[h].accuracy, want.plan.hooks[h].accuracy);
+    }
   }
 }
 
@@ -437,7 +442,7 @@ TEST(Planner, Debian510IsExactWhereItCanBeAndSaysWhatItLacks) {
   EXPECT_TRUE(attaches(r, "cw_fexit_swap_add", "add_to_swap"));
   EXPECT_EQ(r.swap_ret_arg, 1u);
   EXPECT_FALSE(r.swap_ret_errno);
-  EXPECT_TRUE(attaches(r, "cw_fentry_shrink_list_bounded", "shrink_page_list"));
+  EXPECT_TRUE(attaches(r, "cw_fexit_shrink_list_bounded", "shrink_page_list"));
   EXPECT_TRUE(attaches(r, "cw_fentry_vma_alloc_folio", "alloc_pages_vma"));
   EXPECT_TRUE(r.plan.fork_pinned_copies_seen);
   EXPECT_TRUE(attaches(r, "cw_cgroup_attach_task_nofetch", "cgroup_attach_task"));
