@@ -16,7 +16,9 @@
  * fault ever shows it. Every such copy allocates with vma_alloc_folio[_noprof] in the parent while
  * it is inside copy_page_range(), which nothing else there does; counting those allocations per
  * forking task gives the eager copies of this fork (kernel-facts.md §2.3: 512 pinned pages ->
- * 512 extra allocations).
+ * 512 extra allocations). From 6.12 (read in 6.12 and 7.2) the copy itself goes through
+ * copy_mc_user_highpage(), i.e. the arch's copy_mc_to_kernel() where it has one (x86), which runs
+ * on page copies only, not on every page a process faults in: the loader counts there instead.
  */
 struct cw_fork_copy {
 	__u32 active;	/* inside copy_page_range */
@@ -84,8 +86,9 @@ static __always_inline void cw_fork_copy_leave(void)
 	}
 }
 
-/* struct folio *vma_alloc_folio[_noprof](gfp_t gfp, int order, struct vm_area_struct *vma, ...) */
-static __always_inline void cw_fork_copy_alloc(void)
+/* One page copied (or allocated for a copy) by the current task: counted while it is inside
+ * copy_page_range for a pinned mm. */
+static __always_inline void cw_fork_copy_page(void)
 {
 	struct cw_fork_copy *c = cw_fork_copy_active();
 
@@ -107,10 +110,19 @@ int BPF_PROG(cw_fexit_copy_page_range)
 	return 0;
 }
 
+/* struct folio *vma_alloc_folio[_noprof](gfp_t gfp, int order, struct vm_area_struct *vma, ...) */
 SEC("?fentry/vma_alloc_folio")
 int BPF_PROG(cw_fentry_vma_alloc_folio)
 {
-	cw_fork_copy_alloc();
+	cw_fork_copy_page();
+	return 0;
+}
+
+/* unsigned long copy_mc_to_kernel(void *dst, const void *src, unsigned len): 6.12+ */
+SEC("?fentry/copy_mc_to_kernel")
+int BPF_PROG(cw_fentry_copy_mc_to_kernel)
+{
+	cw_fork_copy_page();
 	return 0;
 }
 
@@ -132,7 +144,7 @@ int BPF_KRETPROBE(cw_kretprobe_copy_page_range)
 SEC("?kprobe")
 int BPF_KPROBE(cw_kprobe_vma_alloc_folio)
 {
-	cw_fork_copy_alloc();
+	cw_fork_copy_page();
 	return 0;
 }
 

@@ -1,5 +1,7 @@
 #include "probe/planner.h"
 
+#include <cstdio>
+
 namespace cowwatch::probe {
 namespace {
 
@@ -65,6 +67,13 @@ bool try_tracing(KernelProbe& k, Ladder& l, const std::string& func, bool need_e
     }
   }
   return true;
+}
+
+// Whether a release ("6.12.118+deb13-cloud-amd64") is at least major.minor; false when unparsable.
+bool release_at_least(const std::string& release, int major, int minor) {
+  int a = 0, b = 0;
+  if (std::sscanf(release.c_str(), "%d.%d", &a, &b) != 2) return false;
+  return a > major || (a == major && b >= minor);
 }
 
 // kprobe (+kretprobe) on the exact symbol or a clone; returns the symbol or "".
@@ -445,16 +454,28 @@ Realization make_plan(KernelProbe& k, const PlannerOptions& options) {
         hp.accuracy += std::string("; ") + x.unseen;
       }
     }
-    std::string alloc;
-    for (const char* f : kForkCopyAllocators)
-      if (alloc.empty() && k.has_btf_func(f)) alloc = f;
-    if (!alloc.empty() &&
-        try_tracing(k, l, "copy_page_range", true, true, {"cw_fentry_copy_page_range", "cw_fexit_copy_page_range"}) &&
-        try_tracing(k, l, alloc, true, false, {"cw_fentry_vma_alloc_folio"})) {
+    // Where a fork's copy of a pinned page is seen: the copy itself from 6.12 (copy_present_page
+    // copies with copy_mc_user_highpage, i.e. the arch's copy_mc_to_kernel where it has one),
+    // which runs on page copies only; else the allocator, which runs on every page faulted in.
+    std::string copy_fn, copy_prog;
+    if (release_at_least(k.kernel_release(), 6, 12) && k.has_btf_func("copy_mc_to_kernel")) {
+      copy_fn = "copy_mc_to_kernel";
+      copy_prog = "cw_fentry_copy_mc_to_kernel";
+    }
+    bool range = try_tracing(k, l, "copy_page_range", true, true,
+                             {"cw_fentry_copy_page_range", "cw_fexit_copy_page_range"});
+    if (range && !copy_fn.empty() && !try_tracing(k, l, copy_fn, true, false, {copy_prog})) copy_fn.clear();
+    if (range && copy_fn.empty()) {
+      for (const char* f : kForkCopyAllocators)
+        if (copy_fn.empty() && k.has_btf_func(f)) copy_fn = f;
+      copy_prog = "cw_fentry_vma_alloc_folio";
+      if (!copy_fn.empty() && !try_tracing(k, l, copy_fn, true, false, {copy_prog})) copy_fn.clear();
+    }
+    if (range && !copy_fn.empty()) {
       add(Kind::kTracing, "cw_fentry_copy_page_range", "copy_page_range", CW_HOOK_FORK);
       add(Kind::kTracing, "cw_fexit_copy_page_range", "copy_page_range", CW_HOOK_FORK);
-      add(Kind::kTracing, "cw_fentry_vma_alloc_folio", alloc, CW_HOOK_FORK);
-      hp.accuracy += "; pinned pages copied at fork counted at fentry copy_page_range + " + alloc;
+      add(Kind::kTracing, copy_prog.c_str(), copy_fn, CW_HOOK_FORK);
+      hp.accuracy += "; pinned pages copied at fork counted at fentry copy_page_range + " + copy_fn;
       out.plan.fork_pinned_copies_seen = true;
     } else if (std::string seen_at = fork_copy_kprobes(k, l, out.attachments); !seen_at.empty()) {
       hp.accuracy += "; pinned pages copied at fork counted at " + seen_at;

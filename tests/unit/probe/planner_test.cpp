@@ -73,9 +73,11 @@ FakeKernel debian_61() {
   k.release = "6.1.0-56-cloud-amd64";
   k.btf = {{"do_wp_page", "int"}, {"wp_page_copy", "int"}, {"wp_page_reuse", "void"},
            {"add_to_swap", "bool"}, {"folio_alloc_swap", "struct"}, {"shrink_folio_list", "int"},
-           {"copy_page_range", "int"}, {"vma_alloc_folio", "ptr"}, {"__get_user_pages", "int"}};
+           {"copy_page_range", "int"}, {"vma_alloc_folio", "ptr"}, {"__get_user_pages", "int"},
+           {"copy_mc_to_kernel", "int"}};
   k.kallsyms = {"do_wp_page", "wp_page_copy", "wp_page_reuse", "add_to_swap", "folio_alloc_swap",
-                "shrink_folio_list", "copy_page_range", "vma_alloc_folio", "__get_user_pages"};
+                "shrink_folio_list", "copy_page_range", "vma_alloc_folio", "__get_user_pages",
+                "copy_mc_to_kernel"};
   k.fentry_fail = {{"wp_page_reuse", kNotrace},
                    {"__get_user_pages", {-524, "fentry attach failed (ENOTSUPP, 524): 7 arguments"}},
                    {"folio_alloc_swap/fexit", {-22, "fexit refused at load (EINVAL): struct return"}}};
@@ -225,7 +227,29 @@ TEST(Planner, Debian612DerivesCopiesAndRejectsTheNotraceUnshareClone) {
   const auto& gup = r.plan.hooks[CW_HOOK_GUP_UNSHARE];
   EXPECT_EQ(gup.strategy, Strategy::kDerived);
   EXPECT_NE(outcomes(gup).find("gup_must_unshare.part.0"), std::string::npos) << outcomes(gup);
-  EXPECT_TRUE(attaches(r, "cw_fentry_vma_alloc_folio", "vma_alloc_folio_noprof"));
+}
+
+// 6.12+ copies a pinned page at fork with copy_mc_user_highpage: counted at the copy, not at
+// every allocation; 6.1's copy_present_page uses copy_user_highpage, so there the allocator.
+TEST(Planner, ForkPinnedCopiesAreSeenAtTheCopyFrom612AndAtTheAllocatorBefore) {
+  FakeKernel k612 = debian_612(), k72 = debian_72(), k61 = debian_61();
+  Realization r612 = make_plan(k612, {}), r72 = make_plan(k72, {}), r61 = make_plan(k61, {});
+  EXPECT_TRUE(attaches(r612, "cw_fentry_copy_mc_to_kernel", "copy_mc_to_kernel"));
+  EXPECT_FALSE(attaches(r612, "cw_fentry_vma_alloc_folio", "vma_alloc_folio_noprof"));
+  EXPECT_TRUE(attaches(r72, "cw_fentry_copy_mc_to_kernel", "copy_mc_to_kernel"));
+  EXPECT_TRUE(attaches(r61, "cw_fentry_vma_alloc_folio", "vma_alloc_folio"));
+  EXPECT_FALSE(attaches(r61, "cw_fentry_copy_mc_to_kernel", "copy_mc_to_kernel"));
+  EXPECT_NE(r612.plan.hooks[CW_HOOK_FORK].accuracy.find("copy_page_range + copy_mc_to_kernel"), std::string::npos);
+  // no arch copy_mc_to_kernel (arm64), or its trampoline refused: the allocator
+  for (bool refuse : {false, true}) {
+    FakeKernel k = debian_612();
+    if (refuse) k.fentry_fail["copy_mc_to_kernel"] = kNotrace;
+    else k.btf.erase("copy_mc_to_kernel");
+    Realization r = make_plan(k, {});
+    EXPECT_TRUE(attaches(r, "cw_fentry_vma_alloc_folio", "vma_alloc_folio_noprof")) << refuse;
+    EXPECT_FALSE(attaches(r, "cw_fentry_copy_mc_to_kernel", "copy_mc_to_kernel")) << refuse;
+    EXPECT_TRUE(r.plan.fork_pinned_copies_seen) << refuse;
+  }
 }
 
 TEST(Planner, Debian72SwapsThroughFolioAllocSwapWithErrnoReturn) {
