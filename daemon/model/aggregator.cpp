@@ -317,8 +317,13 @@ void Aggregator::on_exit(const cw_proc_key& kernel_key, const cw_counters& final
   Process* process = track(key);
   if (!process) return;  // flushed twice
   take_kernel_comm(*process, final_counters);
-  resolve_identity(*process);  // a zombie still shows its comm and cgroup
   set_cgroup_from_id(*process, final_counters.cgroup_id);  // where it was at its last event
+  // A zombie's /proc shows the name and cgroup its final counters (or exit record) just gave:
+  // read it only for what they lack (three /proc reads per short-lived process otherwise).
+  if (process->comm_source < NameSource::kEvent || !process->cgroup_known) {
+    resolve_identity(*process);
+    set_cgroup_from_id(*process, final_counters.cgroup_id);
+  }
   const uint64_t poll = poll_ + 1;  // counts flushed between polls belong to the next one
   Tallies delta = process->counters.advance(final_counters);
   attribute(*process, delta, poll);
