@@ -257,4 +257,22 @@ static __always_inline bool cw_mm_has_pinned(const struct mm_struct *mm)
 	return cw_test_bit(cw_mm_flags(mm), CW_MMF_HAS_PINNED);
 }
 
+/*
+ * 6.2+: bpf_rdonly_cast() makes a kernel address a read-only BTF pointer (the verifier turns the
+ * call into a register move). Its fields are then plain loads, each guarded by the exception table
+ * as a probe read is, instead of a helper call per read. Only the *_cast programs call it, and the
+ * loader enables them only where the kernel has it (planner: Feature::kRdonlyCast): an older
+ * verifier rejects a program holding the call even where it cannot be reached.
+ */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+#define CW_CAST(type, addr) \
+	((const type *)bpf_rdonly_cast((const void *)(unsigned long)(addr), bpf_core_type_id_kernel(type)))
+
+/* A BTF pointer's value as an integer, for the masks and bit tests the verifier refuses on
+ * pointers: the difference of two pointers is a scalar to a privileged (CAP_PERFMON) verifier. */
+static __always_inline unsigned long cw_cast_value(const void *p)
+{
+	return (unsigned long)p - (unsigned long)CW_CAST(struct folio, 0);
+}
+
 #endif /* COWWATCH_COMPAT_BPF_H */

@@ -155,8 +155,9 @@ static __always_inline bool cw_ksm_unmerge(const struct cw_vmf_view *v, bool uns
 	return !cw_in_gup(v->mm);
 }
 
-/* do_wp_page exit: decide, count, maybe emit. btf: as for cw_wp_entry (vmf is 0 on kretprobes). */
-static __always_inline void cw_wp_exit(const struct vm_fault *vmf, bool btf)
+/* do_wp_page exit: decide, count, maybe emit. btf: as for cw_wp_entry (vmf is 0 on kretprobes);
+ * cast: a kretprobe reading the stashed vmf with plain loads (bpf_rdonly_cast, 6.2+). */
+static __always_inline void cw_wp_exit(const struct vm_fault *vmf, bool btf, bool cast)
 {
 	const struct task_struct *cur = cw_current_btf();
 	struct cw_wp_stash *s = cw_stash(cur, false);
@@ -169,6 +170,7 @@ static __always_inline void cw_wp_exit(const struct vm_fault *vmf, bool btf)
 	unsigned long new_pte = 0;
 	const pte_t *ptep;
 	bool unshare, remote, have_comm, copied, pfn_changed, exact, anomaly, unmerge, have_stash = false;
+	const bool plain = btf || cast;
 	__u8 copy_seen = 0, reuse_seen = 0;
 	__u8 decision, reason = CW_REASON_COUNT, ff = 0;
 
@@ -185,8 +187,10 @@ static __always_inline void cw_wp_exit(const struct vm_fault *vmf, bool btf)
 	} else {
 		cw_drop(CW_DROP_STASH_MISS);
 	}
+	if (cast)
+		vmf = CW_CAST(struct vm_fault, vmf);
 
-	cw_vmf_view(vmf, btf, &v);
+	cw_vmf_view(vmf, plain, &v);
 	unshare = bpf_core_enum_value_exists(enum fault_flag, FAULT_FLAG_UNSHARE) &&
 		  (v.flags & bpf_core_enum_value(enum fault_flag, FAULT_FLAG_UNSHARE));
 	ff = unshare ? CW_FF_UNSHARE : CW_FF_WRITE;
@@ -197,7 +201,7 @@ static __always_inline void cw_wp_exit(const struct vm_fault *vmf, bool btf)
 		cw_calibrate_vmemmap(BPF_CORE_READ(vmf, page), v.orig_pte); /* read as a value, not a pointer */
 	ptep = v.pte; /* a local: CO-RE must not see the view's own field in the access chain */
 	if (ptep)
-		new_pte = CW_READ(btf, ptep, pte);
+		new_pte = CW_READ(plain, ptep, pte);
 
 	pfn_changed = ptep && (new_pte & 1) && cw_pte_pfn(new_pte) != cw_pte_pfn(v.orig_pte);
 	/* wp_page_copy (6.1) returns VM_FAULT_WRITE only for a completed write copy; an unshare copy
@@ -298,7 +302,7 @@ int BPF_PROG(cw_fentry_do_wp_page, struct vm_fault *vmf)
 SEC("?fexit/do_wp_page")
 int BPF_PROG(cw_fexit_do_wp_page, struct vm_fault *vmf)
 {
-	cw_wp_exit(vmf, true);
+	cw_wp_exit(vmf, true, false);
 	return 0;
 }
 
@@ -313,7 +317,22 @@ int BPF_KPROBE(cw_kprobe_do_wp_page, struct vm_fault *vmf)
 SEC("?kretprobe")
 int BPF_KRETPROBE(cw_kretprobe_do_wp_page)
 {
-	cw_wp_exit(0, false);
+	cw_wp_exit(0, false, false);
+	return 0;
+}
+
+/* The same rung reading vmf with plain loads: kernels with bpf_rdonly_cast (6.2+). */
+SEC("?kprobe")
+int BPF_KPROBE(cw_kprobe_do_wp_page_cast, struct vm_fault *vmf)
+{
+	cw_wp_entry(CW_CAST(struct vm_fault, vmf), true);
+	return 0;
+}
+
+SEC("?kretprobe")
+int BPF_KRETPROBE(cw_kretprobe_do_wp_page_cast)
+{
+	cw_wp_exit(0, false, true);
 	return 0;
 }
 

@@ -105,6 +105,14 @@ static __always_inline void cw_task_key(const struct task_struct *task, struct c
 	key->start_ns = BPF_CORE_READ(task, group_leader, start_time);
 }
 
+/* The same with plain loads (task: a BTF pointer). */
+static __always_inline void cw_task_key_btf(const struct task_struct *task, struct cw_proc_key *key)
+{
+	key->tgid = task->tgid;
+	key->pad = 0;
+	key->start_ns = task->group_leader->start_time;
+}
+
 /*
  * The current task as a BTF pointer, whose fields are plain loads, or NULL before 5.11 (no
  * bpf_get_current_task_btf(): probe reads then). It is a helper call: a program fetches it once
@@ -124,9 +132,7 @@ static __always_inline void cw_current_key(const struct task_struct *cur, struct
 		cw_task_key((const struct task_struct *)bpf_get_current_task(), key);
 		return;
 	}
-	key->tgid = cur->tgid;
-	key->pad = 0;
-	key->start_ns = cur->group_leader->start_time;
+	cw_task_key_btf(cur, key);
 }
 
 /*

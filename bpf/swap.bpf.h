@@ -8,7 +8,9 @@
  * not necessarily the owner. A swap add counts for the folio's owner (owner.bpf.h): the process
  * that maps the anonymous folio, with its memcg in the record (aux0); the reclaimer is the
  * record's pid/actor_tgid. A folio with no owning process (shmem on 7.2, whose folio_alloc_swap
- * also sees it; KSM) counts for the host alone.
+ * also sees it; KSM) counts for the host alone. Where the kernel has bpf_rdonly_cast (6.2+) the
+ * fexit program reads the folio, the chain to its owner and the owner's identity with plain loads
+ * (cw_fexit_swap_add_cast) instead of eight probe reads per page.
  *
  * pinned_swap_skip: shrink_folio_list() keeps anon folios that are maybe DMA-pinned before it
  * would allocate swap (`goto keep_locked`, vmscan.c 5.10-7.2) and hands every folio it kept back on
@@ -105,10 +107,29 @@ static __always_inline bool cw_read_folio_head(const struct folio *folio, struct
 	return true;
 }
 
-static __always_inline void cw_swap_done(const struct folio *folio, long ret)
+/* cw_read_folio_head with plain loads (6.2+, CW_CAST); the list link is not read. */
+static __always_inline void cw_cast_folio_head(const struct folio *folio, struct cw_folio_head *h)
+{
+	const struct folio *f = CW_CAST(struct folio, folio);
+
+	if (bpf_core_field_exists(((struct folio___memdesc *)0)->flags))
+		h->flags = ((const struct folio___memdesc *)f)->flags.f;
+	else
+		h->flags = f->flags;
+	h->mapping = cw_cast_value(f->mapping);
+	if (cw_test_bit(h->flags, bpf_core_enum_value(enum pageflags, PG_head)))
+		h->maybe_pinned = f->_pincount.counter > 0;
+	else
+		h->maybe_pinned = f->_refcount.counter >= CW_GUP_PIN_COUNTING_BIAS;
+}
+
+/* One folio entered the swap cache (ret: the function's return value). cast (a constant): read
+ * the folio and its owner with plain loads (the *_cast programs, 6.2+) instead of probe reads:
+ * 8 helper calls fewer per page. */
+static __always_inline void cw_swap_done(const struct folio *folio, long ret, bool cast)
 {
 	struct cw_counters *host, *proc = 0;
-	struct task_struct *owner;
+	const struct task_struct *owner;
 	struct cw_folio_head h = {};
 	struct cw_proc_key key;
 	struct cw_event *e;
@@ -117,14 +138,21 @@ static __always_inline void cw_swap_done(const struct folio *folio, long ret)
 	ok = cw_cfg.swap_ret_errno ? ret == 0 : ret != 0;
 	if (!ok || !folio)
 		return;
-	cw_read_folio_head(folio, &h); /* unreadable: counted for the host alone */
-	pinned = h.maybe_pinned;
-	owner = cw_anon_owner(h.mapping);
-	host = cw_host_counters();
-	if (owner) {
-		cw_task_key(owner, &key);
-		proc = cw_proc_counters(&key);
+	if (cast) {
+		cw_cast_folio_head(folio, &h);
+		owner = cw_anon_owner_cast(h.mapping);
+		if (owner)
+			cw_task_key_btf(owner, &key);
+	} else {
+		cw_read_folio_head(folio, &h); /* unreadable: counted for the host alone */
+		owner = cw_anon_owner(h.mapping);
+		if (owner)
+			cw_task_key(owner, &key);
 	}
+	pinned = h.maybe_pinned;
+	host = cw_host_counters();
+	if (owner)
+		proc = cw_proc_counters(&key);
 	/* a slot made here (first sight) learns the owner's cgroup; moves keep it current after */
 	if (proc && !proc->cgroup_id)
 		proc->cgroup_id = cw_task_cgroup_id(owner);
@@ -162,20 +190,38 @@ static __always_inline void cw_swap_done(const struct folio *folio, long ret)
  * Without bpf_get_func_ret() (before 5.17) the return value follows the function's arguments in
  * the context (cw_cfg.swap_ret_arg: 1 for 5.10's int add_to_swap(struct page *)).
  */
+static __always_inline bool cw_fexit_swap_ret(unsigned long long *ctx, long *ret)
+{
+	*ret = 0;
+	if (cw_cfg.swap_ret_arg == 0)
+		bpf_get_func_ret(ctx, (__u64 *)ret);
+	else if (cw_cfg.swap_ret_arg == 1)
+		*ret = (long)ctx[1];
+	else if (cw_cfg.swap_ret_arg == 2)
+		*ret = (long)ctx[2];
+	else
+		return false;
+	return true;
+}
+
 SEC("?fexit/add_to_swap")
 int BPF_PROG(cw_fexit_swap_add, struct folio *folio)
 {
-	long ret = 0;
+	long ret;
 
-	if (cw_cfg.swap_ret_arg == 0)
-		bpf_get_func_ret(ctx, (__u64 *)&ret);
-	else if (cw_cfg.swap_ret_arg == 1)
-		ret = (long)ctx[1];
-	else if (cw_cfg.swap_ret_arg == 2)
-		ret = (long)ctx[2];
-	else
-		return 0;
-	cw_swap_done(folio, ret);
+	if (cw_fexit_swap_ret(ctx, &ret))
+		cw_swap_done(folio, ret, false);
+	return 0;
+}
+
+/* The same reading with plain loads: kernels with bpf_rdonly_cast (6.2+). */
+SEC("?fexit/add_to_swap")
+int BPF_PROG(cw_fexit_swap_add_cast, struct folio *folio)
+{
+	long ret;
+
+	if (cw_fexit_swap_ret(ctx, &ret))
+		cw_swap_done(folio, ret, true);
 	return 0;
 }
 
@@ -200,7 +246,7 @@ int BPF_KRETPROBE(cw_kretprobe_swap_add, long ret)
 		return 0;
 	folio = (const struct folio *)slot->folio;
 	slot->folio = 0;
-	cw_swap_done(folio, ret);
+	cw_swap_done(folio, ret, false);
 	return 0;
 }
 

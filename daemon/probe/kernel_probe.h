@@ -24,6 +24,7 @@ enum class Feature {
   kLoop,            // bpf_loop() (5.17+): else a bounded loop walks the reclaim list
   kFuncRet,         // bpf_get_func_ret() (5.17+): else fexit reads the return value as an argument
   kAtomicFetch,     // atomic fetch-and-add (5.12+): else per-CPU sequence numbers (cgroup moves)
+  kRdonlyCast,      // the bpf_rdonly_cast kfunc (6.2+): plain loads through kernel addresses (swap adds)
 };
 const char* feature_name(Feature f);  // "task storage (5.11+)", ...
 

@@ -23,6 +23,7 @@ const char* feature_name(Feature f) {
     case Feature::kLoop: return "bpf_loop (5.17+)";
     case Feature::kFuncRet: return "bpf_get_func_ret (5.17+)";
     case Feature::kAtomicFetch: return "atomic fetch-and-add (5.12+)";
+    case Feature::kRdonlyCast: return "bpf_rdonly_cast (6.2+)";
   }
   return "unknown feature";
 }

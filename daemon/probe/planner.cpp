@@ -151,6 +151,7 @@ Realization make_plan(KernelProbe& k, const PlannerOptions& options) {
   out.task_btf = k.has_feature(Feature::kCurrentTaskBtf);
   const bool has_loop = k.has_feature(Feature::kLoop);
   const bool has_func_ret = k.has_feature(Feature::kFuncRet);
+  const bool has_cast = k.has_feature(Feature::kRdonlyCast);  // *_cast variants: plain loads, not probe reads
   auto missing_note = [](Feature f, const std::string& instead) {
     return std::string("; ") + feature_name(f) + " missing: " + instead;
   };
@@ -190,12 +191,17 @@ Realization make_plan(KernelProbe& k, const PlannerOptions& options) {
         return true;
       };
       auto kprobe = [&] {
-        auto sym = try_kprobe(k, l, "do_wp_page", true, true, {"cw_kprobe_do_wp_page", "cw_kretprobe_do_wp_page"});
+        // With bpf_rdonly_cast the pair reads vmf with plain loads, as fentry/fexit do.
+        const bool cast = has_cast && !options.vetoed.count("cw_kprobe_do_wp_page_cast") &&
+                          !options.vetoed.count("cw_kretprobe_do_wp_page_cast");
+        const char* entry = cast ? "cw_kprobe_do_wp_page_cast" : "cw_kprobe_do_wp_page";
+        const char* exit = cast ? "cw_kretprobe_do_wp_page_cast" : "cw_kretprobe_do_wp_page";
+        auto sym = try_kprobe(k, l, "do_wp_page", true, true, {entry, exit});
         if (sym.empty()) return false;
         l.choose(Strategy::kKprobe, sym, true,
                  "exact (handlers run with preemption off; kretprobe instances are sized by the kernel)");
-        add(Kind::kKprobe, "cw_kprobe_do_wp_page", sym, CW_HOOK_WP_FAULT);
-        add(Kind::kKretprobe, "cw_kretprobe_do_wp_page", sym, CW_HOOK_WP_FAULT);
+        add(Kind::kKprobe, entry, sym, CW_HOOK_WP_FAULT);
+        add(Kind::kKretprobe, exit, sym, CW_HOOK_WP_FAULT);
         return true;
       };
       if (prefer_kprobe) l.reject(Strategy::kFentry, "do_wp_page", "tried after kprobe: " + why_kprobe);
@@ -349,6 +355,11 @@ Realization make_plan(KernelProbe& k, const PlannerOptions& options) {
   {
     HookPlan& hp = out.plan.hooks[CW_HOOK_SWAP_ADD];
     Ladder l(hp, options);
+    // With bpf_rdonly_cast the fexit program reads the folio and its owner with plain loads (the
+    // variant that probe-reads them is kept for older kernels and for a failed load).
+    const char* fexit_swap = has_cast && !options.vetoed.count("cw_fexit_swap_add_cast")
+                                 ? "cw_fexit_swap_add_cast"
+                                 : "cw_fexit_swap_add";
     if (!disabled(CW_HOOK_SWAP_ADD, l)) {
       for (const std::string func : {"add_to_swap", "folio_alloc_swap"}) {
         if (l.done()) break;
@@ -362,9 +373,9 @@ Realization make_plan(KernelProbe& k, const PlannerOptions& options) {
           l.reject(Strategy::kFentry, func,
                    std::string("needs ") + feature_name(Feature::kFuncRet) + ", missing (" +
                        (params < 0 ? "parameter count unknown" : std::to_string(params) + " parameters") + ")");
-        if ((fexit_usable || !k.has_btf_func(func)) && try_tracing(k, l, func, false, true, {"cw_fexit_swap_add"})) {
+        if ((fexit_usable || !k.has_btf_func(func)) && try_tracing(k, l, func, false, true, {fexit_swap})) {
           l.choose(Strategy::kFentry, func, true, "exact");
-          add(Kind::kTracing, "cw_fexit_swap_add", func, CW_HOOK_SWAP_ADD);
+          add(Kind::kTracing, fexit_swap, func, CW_HOOK_SWAP_ADD);
           out.swap_ret_errno = errno_style;
           if (!has_func_ret) {
             out.swap_ret_arg = static_cast<uint32_t>(params);

@@ -108,6 +108,7 @@ class SystemProbe final : public KernelProbe {
       case Feature::kLoop: found = helper(BPF_FUNC_loop, "BPF_FUNC_loop"); break;
       case Feature::kFuncRet: found = btf_enum_has("bpf_func_id", "BPF_FUNC_get_func_ret"); break;
       case Feature::kAtomicFetch: found = loads_atomic_fetch(); break;
+      case Feature::kRdonlyCast: found = func_id("bpf_rdonly_cast") > 0; break;  // a kfunc: a BTF FUNC
     }
     features_[f] = found;
     return found;

@@ -68,6 +68,12 @@ TEST_P(VerifierTest, LoadsThroughTheVerifier) {
     cowwatch_bpf__destroy(skel);
     GTEST_SKIP() << "bpf_loop (5.17+) missing: the loader uses the *_shrink_list_bounded variant";
   }
+  const bool swap_add = GetParam() == "cw_fexit_swap_add" || GetParam() == "cw_fexit_swap_add_cast";
+  const std::string& name = GetParam();
+  if (!kernel->has_feature(Feature::kRdonlyCast) && name.size() > 5 && name.compare(name.size() - 5, 5, "_cast") == 0) {
+    cowwatch_bpf__destroy(skel);
+    GTEST_SKIP() << "bpf_rdonly_cast (6.2+) missing: the loader uses the variant without _cast";
+  }
   if (!kernel->has_feature(Feature::kAtomicFetch) && GetParam() == "cw_cgroup_attach_task") {
     cowwatch_bpf__destroy(skel);
     GTEST_SKIP() << "atomic fetch-and-add (5.12+) missing: the loader uses cw_cgroup_attach_task_nofetch";
@@ -81,7 +87,7 @@ TEST_P(VerifierTest, LoadsThroughTheVerifier) {
     // The loader retargets some tracing programs at run time; try the function this kernel has.
     std::string sec = bpf_program__section_name(target);
     std::vector<std::string> funcs = {sec.substr(sec.find('/') + 1)};
-    if (GetParam() == "cw_fexit_swap_add") funcs.push_back("folio_alloc_swap");
+    if (swap_add) funcs.push_back("folio_alloc_swap");
     if (GetParam() == "cw_fentry_vma_alloc_folio") {
       funcs.insert(funcs.begin(), "vma_alloc_folio_noprof");
       funcs.push_back("alloc_pages_vma");  // 5.10
@@ -101,7 +107,7 @@ TEST_P(VerifierTest, LoadsThroughTheVerifier) {
       chosen = f;
     }
     btf__free(vmlinux);
-    if (GetParam() == "cw_fexit_swap_add" && !chosen.empty() && !kernel->has_feature(Feature::kFuncRet)) {
+    if (swap_add && !chosen.empty() && !kernel->has_feature(Feature::kFuncRet)) {
       int params = kernel->btf_func_param_count(chosen);  // the return value follows the arguments
       if (params < 1 || params > 2) {
         cowwatch_bpf__destroy(skel);

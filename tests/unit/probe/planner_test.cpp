@@ -82,12 +82,14 @@ FakeKernel debian_61() {
                    {"__get_user_pages", {-524, "fentry attach failed (ENOTSUPP, 524): 7 arguments"}},
                    {"folio_alloc_swap/fexit", {-22, "fexit refused at load (EINVAL): struct return"}}};
   k.kprobe_fail = {{"wp_page_reuse", kKprobeNotrace}};
+  k.missing = {Feature::kRdonlyCast};  // 6.2+
   return k;
 }
 
 FakeKernel debian_612() {
   FakeKernel k = debian_61();
   k.release = "6.12.117+deb13-cloud-amd64";
+  k.missing.clear();
   k.btf.erase("wp_page_copy");
   k.kallsyms.erase("wp_page_copy");
   k.btf.erase("vma_alloc_folio");
@@ -259,7 +261,23 @@ TEST(Planner, Debian72SwapsThroughFolioAllocSwapWithErrnoReturn) {
   EXPECT_EQ(swap.strategy, Strategy::kFentry);
   EXPECT_EQ(swap.target, "folio_alloc_swap");
   EXPECT_TRUE(r.swap_ret_errno);
-  EXPECT_TRUE(attaches(r, "cw_fexit_swap_add", "folio_alloc_swap"));
+  EXPECT_TRUE(attaches(r, "cw_fexit_swap_add_cast", "folio_alloc_swap"));  // bpf_rdonly_cast: plain loads
+  EXPECT_FALSE(attaches(r, "cw_fexit_swap_add", "folio_alloc_swap"));
+}
+
+TEST(Planner, SwapAddReadsWithPlainLoadsOnlyWhereTheKernelCasts) {
+  FakeKernel k61 = debian_61(), k612 = debian_612();
+  Realization r61 = make_plan(k61, {});
+  EXPECT_TRUE(attaches(r61, "cw_fexit_swap_add", "add_to_swap"));  // no bpf_rdonly_cast before 6.2
+  EXPECT_FALSE(attaches(r61, "cw_fexit_swap_add_cast", "add_to_swap"));
+  Realization r612 = make_plan(k612, {});
+  EXPECT_TRUE(attaches(r612, "cw_fexit_swap_add_cast", "add_to_swap"));
+  // A cast program the verifier refused falls back to the probe-reading one on the same rung.
+  PlannerOptions vetoed;
+  vetoed.vetoed["cw_fexit_swap_add_cast"] = "verifier: R1 pointer -= pointer prohibited";
+  Realization fallback = make_plan(k612, vetoed);
+  EXPECT_TRUE(attaches(fallback, "cw_fexit_swap_add", "add_to_swap"));
+  EXPECT_EQ(fallback.plan.hooks[CW_HOOK_SWAP_ADD].strategy, Strategy::kFentry);
 }
 
 TEST(Planner, StructReturnRefusedByFexitFallsToKprobe) {
@@ -324,6 +342,23 @@ TEST(Planner, AutoPrefersKprobeOnlyWhereTheKernelPreemptsBpfPrograms) {
   EXPECT_EQ(make_plan(lazy, fentry).plan.hooks[CW_HOOK_WP_FAULT].strategy, Strategy::kFentry);
 }
 
+TEST(Planner, KprobeRungReadsWithPlainLoadsWhereTheKernelCasts) {
+  FakeKernel lazy = debian_72();  // 7.2: kprobe by default, bpf_rdonly_cast present
+  lazy.preemption = "lazy";
+  Realization r = make_plan(lazy, {});
+  EXPECT_TRUE(attaches(r, "cw_kprobe_do_wp_page_cast", "do_wp_page"));
+  EXPECT_TRUE(attaches(r, "cw_kretprobe_do_wp_page_cast", "do_wp_page"));
+  EXPECT_FALSE(attaches(r, "cw_kretprobe_do_wp_page", "do_wp_page"));
+  // A refused cast program keeps the rung, with the probe-reading pair.
+  PlannerOptions vetoed;
+  vetoed.vetoed["cw_kretprobe_do_wp_page_cast"] = "verifier failure";
+  Realization fallback = make_plan(lazy, vetoed);
+  EXPECT_EQ(fallback.plan.hooks[CW_HOOK_WP_FAULT].strategy, Strategy::kKprobe);
+  EXPECT_TRUE(attaches(fallback, "cw_kprobe_do_wp_page", "do_wp_page"));
+  EXPECT_TRUE(attaches(fallback, "cw_kretprobe_do_wp_page", "do_wp_page"));
+  // 6.1 has no bpf_rdonly_cast: the probe-reading pair (PreferKprobeTriesTheKprobeRungFirst).
+}
+
 TEST(Planner, VetoedProgramFallsToTheNextRung) {
   FakeKernel k = debian_61();
   PlannerOptions o;
@@ -378,7 +413,7 @@ FakeKernel debian_510() {
   k.params = {{"add_to_swap", 1}};
   k.unshare_flag = false;
   k.missing = {Feature::kTaskStorage, Feature::kCurrentTaskBtf, Feature::kLoop, Feature::kFuncRet,
-               Feature::kAtomicFetch};
+               Feature::kAtomicFetch, Feature::kRdonlyCast};
   return k;
 }
 
@@ -394,7 +429,7 @@ std::string plan_shape(const Realization& r) {
 TEST(Planner, MissingTaskStorageKeepsEveryRungAndNamesTheFallback) {
   FakeKernel full = debian_61();
   FakeKernel k = debian_61();
-  k.missing = {Feature::kTaskStorage};
+  k.missing.insert(Feature::kTaskStorage);
   Realization want = make_plan(full, {}), r = make_plan(k, {});
   EXPECT_EQ(plan_shape(r), plan_shape(want));
   EXPECT_TRUE(want.task_storage);
@@ -431,7 +466,7 @@ TEST(Planner, MissingFuncRetTakesOnlyTheFexitSwapRung) {
 TEST(Planner, MissingLoopSwitchesOnlyTheReclaimWalk) {
   FakeKernel full = debian_61();
   FakeKernel k = debian_61();
-  k.missing = {Feature::kLoop};
+  k.missing.insert(Feature::kLoop);
   Realization want = make_plan(full, {}), r = make_plan(k, {});
   EXPECT_TRUE(attaches(want, "cw_fexit_shrink_folio_list", "shrink_folio_list"));
   EXPECT_TRUE(attaches(r, "cw_fexit_shrink_list_bounded", "shrink_folio_list"));
