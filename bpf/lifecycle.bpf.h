@@ -235,26 +235,39 @@ int BPF_PROG(cw_sched_process_fork, struct task_struct *parent, struct task_stru
 }
 
 /* TP_PROTO(struct task_struct *p[, bool group_dead]) */
+/* p is current: read through bpf_get_current_task_btf() with plain loads where the kernel has it
+ * (5.11+), with probe reads of the raw argument before. */
 SEC("?raw_tp/sched_process_exit")
 int BPF_PROG(cw_sched_process_exit, struct task_struct *p)
 {
+	const struct task_struct *cur = cw_current_btf();
 	struct cw_event *e;
+	int live;
 
-	cw_stash_forget((__u32)bpf_get_current_pid_tgid()); /* p is current */
-	if (BPF_CORE_READ(p, signal, live.counter) != 0)
+	cw_stash_forget((__u32)bpf_get_current_pid_tgid());
+	live = cur ? cur->signal->live.counter : BPF_CORE_READ(p, signal, live.counter);
+	if (live != 0)
 		return 0; /* other threads of the group still live */
 	e = cw_reserve(true);
 	if (!e)
 		return 0;
 	e->type = CW_EV_EXIT;
 	e->hook = CW_HOOK_EXIT;
-	e->tgid = BPF_CORE_READ(p, tgid);
-	e->start_ns = BPF_CORE_READ(p, group_leader, start_time);
-	e->pid = BPF_CORE_READ(p, pid);
+	if (cur) {
+		e->tgid = cur->tgid;
+		e->start_ns = cur->group_leader->start_time;
+		e->pid = cur->pid;
+		e->aux1 = (__u32)cur->exit_code;
+		cw_leader_comm_btf(e->comm, cur);
+	} else {
+		e->tgid = BPF_CORE_READ(p, tgid);
+		e->start_ns = BPF_CORE_READ(p, group_leader, start_time);
+		e->pid = BPF_CORE_READ(p, pid);
+		e->aux1 = (__u32)BPF_CORE_READ(p, exit_code);
+		BPF_CORE_READ_STR_INTO(&e->comm, p, group_leader, comm);
+	}
 	e->actor_tgid = e->tgid;
 	e->cgroup_id = bpf_get_current_cgroup_id();
-	e->aux1 = (__u32)BPF_CORE_READ(p, exit_code);
-	BPF_CORE_READ_STR_INTO(&e->comm, p, group_leader, comm);
 	cw_submit(e, true);
 	return 0;
 }

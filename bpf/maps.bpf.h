@@ -135,6 +135,16 @@ static __always_inline void cw_current_key(const struct task_struct *cur, struct
 	cw_task_key_btf(cur, key);
 }
 
+/* A task's group leader's comm into dst (CW_COMM_LEN bytes, 8-aligned): two 8-byte loads through
+ * BTF pointers. */
+static __always_inline void cw_leader_comm_btf(char *dst, const struct task_struct *task)
+{
+	const __u64 *name = (const __u64 *)task->group_leader->comm;
+
+	((__u64 *)dst)[0] = name[0];
+	((__u64 *)dst)[1] = name[1];
+}
+
 /*
  * The current process's name (its group leader's comm, what /proc/PID/comm shows) into its
  * counters, at each of its own counted events: the counts then carry their name, even when the
@@ -151,11 +161,7 @@ static __always_inline void cw_note_comm(struct cw_counters *proc, const struct 
 		BPF_CORE_READ_INTO(&proc->comm, t, group_leader, comm);
 		return;
 	}
-	const __u64 *name = (const __u64 *)cur->group_leader->comm;
-	__u64 *dst = (__u64 *)proc->comm;
-
-	dst[0] = name[0];
-	dst[1] = name[1];
+	cw_leader_comm_btf(proc->comm, cur);
 }
 
 /* Should an ordinary (non-anomaly) event go to the detail ring? */

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -96,8 +97,15 @@ class BpfSession final : public KernelSession {
     return s;
   }
 
+  // One syscall where hash maps have lookup-and-delete (5.14+), which also leaves no window for
+  // an add between the read and the delete; a lookup and a delete before.
   bool take_process(const cw_proc_key& key, cw_counters* out) override {
     int fd = bpf_map__fd(skel_->maps.cw_procs);
+    if (take_atomically_) {
+      if (bpf_map_lookup_and_delete_elem(fd, &key, out) == 0) return true;
+      if (errno == ENOENT) return false;
+      take_atomically_ = false;  // EINVAL/ENOTSUPP: this kernel's hash maps lack it
+    }
     if (bpf_map_lookup_elem(fd, &key, out) != 0) return false;
     bpf_map_delete_elem(fd, &key);
     return true;
@@ -295,6 +303,7 @@ class BpfSession final : public KernelSession {
   std::vector<struct bpf_program*> attached_;
   const EventSink* sink_ = nullptr;
   int ncpus_ = 1;
+  std::atomic<bool> take_atomically_{true};  // until the kernel refuses BPF_MAP_LOOKUP_AND_DELETE_ELEM
 };
 
 }  // namespace
