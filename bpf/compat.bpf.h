@@ -10,6 +10,7 @@
 #include "vmlinux_min.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
+#include "cowwatch.h"
 
 typedef struct { unsigned long f; } memdesc_flags_t;
 typedef struct { unsigned long __mm_flags[1]; } mm_flags_t;
@@ -261,12 +262,12 @@ static __always_inline bool cw_mm_has_pinned(const struct mm_struct *mm)
  * 6.2+: bpf_rdonly_cast() makes a kernel address a read-only BTF pointer (the verifier turns the
  * call into a register move). Its fields are then plain loads, each guarded by the exception table
  * as a probe read is, instead of a helper call per read. Only the *_cast programs call it, and the
- * loader enables them only where the kernel has it (planner: Feature::kRdonlyCast): an older
- * verifier rejects a program holding the call even where it cannot be reached.
+ * loader enables them only where the kernel has it (planner: Feature::kRdonlyCast), after turning
+ * this placeholder helper call into the kfunc call (cowwatch.h, CW_RDONLY_CAST_PLACEHOLDER).
  */
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+static void *(*const cw_rdonly_cast)(const void *obj, __u32 btf_id) = (void *)CW_RDONLY_CAST_PLACEHOLDER;
 #define CW_CAST(type, addr) \
-	((const type *)bpf_rdonly_cast((const void *)(unsigned long)(addr), bpf_core_type_id_kernel(type)))
+	((const type *)cw_rdonly_cast((const void *)(unsigned long)(addr), bpf_core_type_id_kernel(type)))
 
 /* A BTF pointer's value as an integer, for the masks and bit tests the verifier refuses on
  * pointers: the difference of two pointers is a scalar to a privileged (CAP_PERFMON) verifier. */

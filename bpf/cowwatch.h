@@ -141,6 +141,15 @@ enum cw_event_type {
 #define CW_PF_ZERO_PAGE		0x40	/* the pte mapped the zero page / a special pfn */
 #define CW_PF_MM_HAS_PINNED	0x80	/* the mm has MMF_HAS_PINNED */
 
+/*
+ * The helper number the *_cast programs call in place of the bpf_rdonly_cast kfunc. The loader
+ * rewrites each such call into the kfunc call (daemon/loader/kfunc_calls.cpp) before loading them,
+ * only where the kernel has the kfunc. Not a ksym extern: libbpf 1.1 resolves every extern of the
+ * object, loaded program or not, and where the kfunc is missing its search of module BTFs needs
+ * CAP_SYS_ADMIN, which the systemd unit does not grant; the whole object would fail to load.
+ */
+#define CW_RDONLY_CAST_PLACEHOLDER 0x7c57
+
 /* One ring-buffer record: 96 bytes (104 in the ring with its 8-byte header). */
 struct cw_event {
 	__u64 ts_ns;		/* bpf_ktime_get_ns() */

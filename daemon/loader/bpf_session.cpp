@@ -16,6 +16,7 @@
 #include "cowwatch_bpf.skel.h"
 #include "ingest/record_layout.h"
 #include "loader/kernel_session.h"
+#include "loader/kfunc_calls.h"
 #include "loader/libbpf_log.h"
 #include "probe/planner.h"
 
@@ -164,6 +165,13 @@ class BpfSession final : public KernelSession {
       }
       bpf_program__set_autoload(prog, true);
       if (a.kind == Attachment::Kind::kTracing) bpf_program__set_attach_target(prog, 0, a.target.c_str());
+      const std::string& name = a.program;
+      std::string why;
+      if (name.size() > 5 && name.compare(name.size() - 5, 5, "_cast") == 0 && !link_rdonly_cast(prog, &why)) {
+        *veto_program = name;
+        *veto_reason = why;
+        return false;
+      }
     }
     if (int err = cowwatch_bpf__load(skel_); err) {
       auto messages = take_libbpf_messages();

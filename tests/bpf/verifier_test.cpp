@@ -13,6 +13,7 @@
 
 #include "cowwatch.h"
 #include "cowwatch_bpf.skel.h"
+#include "loader/kfunc_calls.h"
 #include "probe/kernel_probe.h"
 
 namespace {
@@ -77,6 +78,10 @@ TEST_P(VerifierTest, LoadsThroughTheVerifier) {
   if (!kernel->has_feature(Feature::kAtomicFetch) && GetParam() == "cw_cgroup_attach_task") {
     cowwatch_bpf__destroy(skel);
     GTEST_SKIP() << "atomic fetch-and-add (5.12+) missing: the loader uses cw_cgroup_attach_task_nofetch";
+  }
+  if (name.size() > 5 && name.compare(name.size() - 5, 5, "_cast") == 0) {  // as the loader does
+    std::string why;
+    ASSERT_TRUE(cowwatch::loader::link_rdonly_cast(target, &why)) << why;
   }
   struct bpf_map* map;
   bpf_object__for_each_map(map, skel->obj) {
