@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -141,6 +142,39 @@ TEST_P(VerifierTest, LoadsThroughTheVerifier) {
     EXPECT_NE(link, nullptr) << "raw tracepoint " << tp << " did not attach: " << g_log;
     bpf_link__destroy(link);
   }
+  cowwatch_bpf__destroy(skel);
+}
+
+// The loader's link of the *_cast programs' kfunc calls: every placeholder call becomes a call of
+// this kernel's bpf_rdonly_cast (by its vmlinux BTF id), and nothing else changes. Needs no root.
+TEST(KfuncCalls, PlaceholderCallsBecomeTheKernelsRdonlyCast) {
+  struct btf* vmlinux = btf__load_vmlinux_btf();
+  int id = vmlinux ? btf__find_by_name_kind(vmlinux, "bpf_rdonly_cast", BTF_KIND_FUNC) : -1;
+  btf__free(vmlinux);
+  if (id <= 0) GTEST_SKIP() << "vmlinux BTF has no bpf_rdonly_cast (6.2+): the *_cast programs are never loaded";
+  struct cowwatch_bpf* skel = cowwatch_bpf__open();
+  ASSERT_NE(skel, nullptr);
+  struct bpf_program* prog = bpf_object__find_program_by_name(skel->obj, "cw_fexit_swap_add_cast");
+  ASSERT_NE(prog, nullptr);
+  std::vector<struct bpf_insn> before(bpf_program__insns(prog), bpf_program__insns(prog) + bpf_program__insn_cnt(prog));
+  std::string why;
+  ASSERT_TRUE(cowwatch::loader::link_rdonly_cast(prog, &why)) << why;
+  const struct bpf_insn* after = bpf_program__insns(prog);
+  ASSERT_EQ(bpf_program__insn_cnt(prog), before.size());
+  int linked = 0;
+  for (size_t i = 0; i < before.size(); ++i) {
+    bool placeholder = before[i].code == (BPF_JMP | BPF_CALL) && before[i].src_reg == 0 &&
+                       before[i].imm == CW_RDONLY_CAST_PLACEHOLDER;
+    if (placeholder) {
+      EXPECT_EQ(after[i].src_reg, BPF_PSEUDO_KFUNC_CALL) << "insn " << i;
+      EXPECT_EQ(after[i].imm, id) << "insn " << i;
+      EXPECT_EQ(after[i].off, 0) << "insn " << i;
+      ++linked;
+    } else {
+      EXPECT_EQ(std::memcmp(&after[i], &before[i], sizeof(after[i])), 0) << "insn " << i << " changed";
+    }
+  }
+  EXPECT_GE(linked, 4);  // the folio, the anon_vma, the chain, and the value helper's zero
   cowwatch_bpf__destroy(skel);
 }
 
