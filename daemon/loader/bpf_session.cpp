@@ -165,10 +165,9 @@ class BpfSession final : public KernelSession {
       }
       bpf_program__set_autoload(prog, true);
       if (a.kind == Attachment::Kind::kTracing) bpf_program__set_attach_target(prog, 0, a.target.c_str());
-      const std::string& name = a.program;
       std::string why;
-      if (name.size() > 5 && name.compare(name.size() - 5, 5, "_cast") == 0 && !link_rdonly_cast(prog, &why)) {
-        *veto_program = name;
+      if (calls_rdonly_cast(a.program) && !link_rdonly_cast(prog, &why)) {
+        *veto_program = a.program;
         *veto_reason = why;
         return false;
       }

@@ -72,7 +72,7 @@ TEST_P(VerifierTest, LoadsThroughTheVerifier) {
   }
   const bool swap_add = GetParam() == "cw_fexit_swap_add" || GetParam() == "cw_fexit_swap_add_cast";
   const std::string& name = GetParam();
-  if (!kernel->has_feature(Feature::kRdonlyCast) && name.size() > 5 && name.compare(name.size() - 5, 5, "_cast") == 0) {
+  if (!kernel->has_feature(Feature::kRdonlyCast) && cowwatch::loader::calls_rdonly_cast(name)) {
     cowwatch_bpf__destroy(skel);
     GTEST_SKIP() << "bpf_rdonly_cast (6.2+) missing: the loader uses the variant without _cast";
   }
@@ -80,7 +80,7 @@ TEST_P(VerifierTest, LoadsThroughTheVerifier) {
     cowwatch_bpf__destroy(skel);
     GTEST_SKIP() << "atomic fetch-and-add (5.12+) missing: the loader uses cw_cgroup_attach_task_nofetch";
   }
-  if (name.size() > 5 && name.compare(name.size() - 5, 5, "_cast") == 0) {  // as the loader does
+  if (cowwatch::loader::calls_rdonly_cast(name)) {  // as the loader does
     std::string why;
     ASSERT_TRUE(cowwatch::loader::link_rdonly_cast(target, &why)) << why;
   }
