@@ -62,7 +62,7 @@ static __always_inline int cw_cgroup_attach(struct cgroup *dst, struct task_stru
 	if (BPF_CORE_READ(task, pid) != BPF_CORE_READ(task, tgid))
 		return 0; /* one thread (cgroup.threads): the process's cgroup is its leader's */
 	new_id = BPF_CORE_READ(dst, kn, id);
-	cw_task_key(task, &key);
+	cw_task_key(task, &key, false);
 	proc = bpf_map_lookup_elem(&cw_procs, &key); /* not created: nothing to split yet */
 	if (proc) {
 		old_id = proc->cgroup_id;

@@ -269,6 +269,11 @@ static void *(*const cw_rdonly_cast)(const void *obj, __u32 btf_id) = (void *)CW
 #define CW_CAST(type, addr) \
 	((const type *)cw_rdonly_cast((const void *)(unsigned long)(addr), bpf_core_type_id_kernel(type)))
 
+/* An address as a typed pointer: with cast (a compile-time constant), a read-only BTF pointer whose
+ * fields are plain loads (CW_READ(cast, ...)); otherwise a plain pointer for probe reads. */
+#define CW_AS(cast, type, addr) \
+	((cast) ? CW_CAST(type, addr) : (const type *)(unsigned long)(addr))
+
 /* A BTF pointer's value as an integer, for the masks and bit tests the verifier refuses on
  * pointers: the difference of two pointers is a scalar to a privileged (CAP_PERFMON) verifier. */
 static __always_inline unsigned long cw_cast_value(const void *p)

@@ -131,7 +131,7 @@ static __always_inline bool cw_fault_owner(const struct mm_struct *mm, const str
 	}
 	owner = bpf_core_field_exists(mm->owner) ? BPF_CORE_READ(mm, owner) : 0;
 	if (owner) {
-		cw_task_key(owner, key);
+		cw_task_key(owner, key, false);
 		BPF_CORE_READ_STR_INTO((char(*)[CW_COMM_LEN])comm, owner, comm);
 	} else {
 		cw_current_key(cur, key);

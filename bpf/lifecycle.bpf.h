@@ -169,7 +169,7 @@ int BPF_PROG(cw_sched_process_fork, struct task_struct *parent, struct task_stru
 	}
 	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
 		return 0; /* a new thread, not a new process */
-	cw_task_key(parent, &pkey);
+	cw_task_key(parent, &pkey, false);
 	ckey.tgid = BPF_CORE_READ(child, tgid);
 	ckey.pad = 0;
 	ckey.start_ns = BPF_CORE_READ(child, start_time);
@@ -317,7 +317,7 @@ int BPF_PROG(cw_task_rename, struct task_struct *task, const char *comm)
 
 	if (BPF_CORE_READ(task, pid) != BPF_CORE_READ(task, tgid))
 		return 0;
-	cw_task_key(task, &key);
+	cw_task_key(task, &key, false);
 	proc = bpf_map_lookup_elem(&cw_procs, &key);
 	if (proc)
 		bpf_probe_read_kernel_str(proc->comm, sizeof(proc->comm), comm);

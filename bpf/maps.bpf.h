@@ -97,20 +97,13 @@ static __always_inline void cw_count(struct cw_counters *host, struct cw_counter
 		__sync_fetch_and_add(&proc->c[idx], 1);
 }
 
-/* Identity of a task's thread group (task: a pointer read from memory; probe reads). */
-static __always_inline void cw_task_key(const struct task_struct *task, struct cw_proc_key *key)
+/* Identity of a task's thread group. btf (a compile-time constant): task is a BTF pointer, read with
+ * plain loads; otherwise a pointer read from memory, read with probe reads. */
+static __always_inline void cw_task_key(const struct task_struct *task, struct cw_proc_key *key, bool btf)
 {
-	key->tgid = BPF_CORE_READ(task, tgid);
+	key->tgid = CW_READ(btf, task, tgid);
 	key->pad = 0;
-	key->start_ns = BPF_CORE_READ(task, group_leader, start_time);
-}
-
-/* The same with plain loads (task: a BTF pointer). */
-static __always_inline void cw_task_key_btf(const struct task_struct *task, struct cw_proc_key *key)
-{
-	key->tgid = task->tgid;
-	key->pad = 0;
-	key->start_ns = task->group_leader->start_time;
+	key->start_ns = CW_READ(btf, task, group_leader, start_time);
 }
 
 /*
@@ -129,10 +122,10 @@ static __always_inline const struct task_struct *cw_current_btf(void)
 static __always_inline void cw_current_key(const struct task_struct *cur, struct cw_proc_key *key)
 {
 	if (!cw_cfg.task_btf || !cur) {
-		cw_task_key((const struct task_struct *)bpf_get_current_task(), key);
+		cw_task_key((const struct task_struct *)bpf_get_current_task(), key, false);
 		return;
 	}
-	cw_task_key_btf(cur, key);
+	cw_task_key(cur, key, true);
 }
 
 /* A task's group leader's comm into dst (CW_COMM_LEN bytes, 8-aligned): two 8-byte loads through

@@ -10,7 +10,7 @@
  * of an equal key. The leftmost chain's vma->vm_mm->owner (CONFIG_MEMCG) is the process that
  * allocated the folio: exact when one process maps it (the common case; a page written after fork
  * lives in the writer's own anon_vma), the creating process when several share it. 4 probe reads
- * after the folio's own (plain loads through bpf_rdonly_cast on 6.2+: cw_anon_owner_cast).
+ * after the folio's own (plain loads through bpf_rdonly_cast on 6.2+).
  *
  * memcg: folio->memcg_data (compat.bpf.h: a mem_cgroup, or on 7.2 an obj_cgroup), then
  * memcg->css.cgroup->kn->id, the cgroup v2 id user space sees as the directory's inode. 4-5 reads.
@@ -27,29 +27,9 @@ static __always_inline __u64 cw_task_cgroup_id(const struct task_struct *task)
 }
 
 /* A task of the process owning an anonymous folio (see above), or NULL; mapping: the folio's
- * ->mapping, already read. */
-static __always_inline struct task_struct *cw_anon_owner(unsigned long mapping)
-{
-	const struct anon_vma *av = (const struct anon_vma *)(mapping & ~CW_MAPPING_FLAGS);
-	const struct anon_vma_chain *avc;
-	const struct rb_node *leftmost;
-	const struct mm_struct *mm;
-
-	if ((mapping & CW_MAPPING_FLAGS) != CW_MAPPING_ANON || !bpf_core_field_exists(struct mm_struct, owner))
-		return 0;
-	leftmost = BPF_CORE_READ(av, rb_root.rb_leftmost);
-	if (!leftmost)
-		return 0;
-	avc = (const struct anon_vma_chain *)((unsigned long)leftmost -
-					       bpf_core_field_offset(struct anon_vma_chain, rb));
-	mm = BPF_CORE_READ(avc, vma, vm_mm);
-	if (!mm)
-		return 0;
-	return BPF_CORE_READ(mm, owner);
-}
-
-/* The same with plain loads (6.2+, CW_CAST): a BTF pointer, or NULL. */
-static __always_inline const struct task_struct *cw_anon_owner_cast(unsigned long mapping)
+ * ->mapping, already read. cast (a compile-time constant, 6.2+): every hop a plain load through
+ * bpf_rdonly_cast (CW_AS) and the result a BTF pointer; otherwise probe reads. */
+static __always_inline const struct task_struct *cw_anon_owner(unsigned long mapping, bool cast)
 {
 	const struct anon_vma *av;
 	const struct anon_vma_chain *avc;
@@ -58,16 +38,16 @@ static __always_inline const struct task_struct *cw_anon_owner_cast(unsigned lon
 
 	if ((mapping & CW_MAPPING_FLAGS) != CW_MAPPING_ANON || !bpf_core_field_exists(struct mm_struct, owner))
 		return 0;
-	av = CW_CAST(struct anon_vma, mapping & ~CW_MAPPING_FLAGS);
-	leftmost = av->rb_root.rb_leftmost;
+	av = CW_AS(cast, struct anon_vma, mapping & ~CW_MAPPING_FLAGS);
+	leftmost = CW_READ(cast, av, rb_root.rb_leftmost);
 	if (!leftmost)
 		return 0;
-	avc = CW_CAST(struct anon_vma_chain,
-		      (unsigned long)leftmost - bpf_core_field_offset(struct anon_vma_chain, rb));
-	mm = avc->vma->vm_mm;
+	avc = CW_AS(cast, struct anon_vma_chain,
+		    (unsigned long)leftmost - bpf_core_field_offset(struct anon_vma_chain, rb));
+	mm = CW_READ(cast, avc, vma, vm_mm);
 	if (!mm)
 		return 0;
-	return mm->owner;
+	return CW_READ(cast, mm, owner);
 }
 
 /* cgroup v2 id of the memcg the folio is charged to; 0 when uncharged. */

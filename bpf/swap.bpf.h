@@ -138,17 +138,13 @@ static __always_inline void cw_swap_done(const struct folio *folio, long ret, bo
 	ok = cw_cfg.swap_ret_errno ? ret == 0 : ret != 0;
 	if (!ok || !folio)
 		return;
-	if (cast) {
+	if (cast)
 		cw_cast_folio_head(folio, &h);
-		owner = cw_anon_owner_cast(h.mapping);
-		if (owner)
-			cw_task_key_btf(owner, &key);
-	} else {
+	else
 		cw_read_folio_head(folio, &h); /* unreadable: counted for the host alone */
-		owner = cw_anon_owner(h.mapping);
-		if (owner)
-			cw_task_key(owner, &key);
-	}
+	owner = cw_anon_owner(h.mapping, cast);
+	if (owner)
+		cw_task_key(owner, &key, cast);
 	pinned = h.maybe_pinned;
 	host = cw_host_counters();
 	if (owner)
@@ -268,7 +264,7 @@ struct cw_walk_pos {
 	__u32 pinned;
 	__u32 pad;
 	const struct folio *first;	/* the first pinned folio, and its owner: named by the record */
-	struct task_struct *first_owner;
+	const struct task_struct *first_owner;
 	struct cw_proc_key first_key;
 };
 
@@ -276,7 +272,7 @@ struct cw_walk_pos {
 static __always_inline void cw_skip_for_owner(const struct folio *folio, unsigned long mapping,
 					      struct cw_walk_pos *p)
 {
-	struct task_struct *owner = cw_anon_owner(mapping);
+	const struct task_struct *owner = cw_anon_owner(mapping, false);
 	struct cw_counters *proc;
 	struct cw_proc_key key;
 
@@ -284,7 +280,7 @@ static __always_inline void cw_skip_for_owner(const struct folio *folio, unsigne
 		p->first = folio;
 	if (!owner)
 		return;
-	cw_task_key(owner, &key);
+	cw_task_key(owner, &key, false);
 	proc = cw_proc_counters(&key);
 	if (proc)
 		__sync_fetch_and_add(&proc->c[CW_C_PINNED_SWAP_SKIP], 1);
@@ -371,7 +367,7 @@ static __always_inline void cw_walk_bounded(const struct cw_walk *w, struct cw_w
 
 static __always_inline void cw_reclaim_list(struct list_head *head, bool bounded)
 {
-	struct task_struct *owner;
+	const struct task_struct *owner;
 	const struct folio *first;
 	struct cw_counters *host;
 	struct cw_event *e;
