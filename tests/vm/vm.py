@@ -143,6 +143,10 @@ def cmd_test(args):
         print("FAIL: daemon binary %s does not exist" % args.daemon)
         return 1
     result = None
+    if args.verifier and (args.host or not os.path.exists(args.verifier)):
+        print("FAIL: --verifier %s: %s" % (args.verifier, "not with --host (the bpf tier runs it on the host)"
+                                           if args.host else "no such file"))
+        return 1
     if args.host:
         if os.geteuid() != 0:
             return skip("the host-kernel test needs root (BPF, io_uring pins, /proc/vmstat deltas)")
@@ -163,15 +167,19 @@ def cmd_test(args):
             kernel, notes = qemu.kernel_for(args.kernel, log)
         except kernels.RegistryError as e:
             return skip("Debian registry unreachable and no cached %s kernel: %s" % (args.kernel, e))
-        spec = initramfs.Spec(bins=[args.cwwl] + ([args.daemon] if with_daemon else []) + ([args.cli] if args.cli else []),
+        script = suite.vm_script(workloads, expectations.N, with_daemon, args.probes,
+                                 cli_run="short_lived" if args.cli else None,
+                                 hide_kallsyms=args.hide_kallsyms)
+        if args.verifier:  # first, in the same boot: nothing of ours is loaded yet
+            script = "section verifier %s --gtest_brief=1\n" % os.path.basename(args.verifier) + script
+        spec = initramfs.Spec(bins=[args.cwwl] + ([args.daemon] if with_daemon else []) + ([args.cli] if args.cli else [])
+                              + ([args.verifier] if args.verifier else []),
                               files=[(write_vm_config(os.path.join(tempfile.mkdtemp(prefix="cowvm-"), "cowwatch.yaml")),
                                       "/etc/cowwatch/cowwatch.yaml")] if with_daemon else [],
-                              script=suite.vm_script(workloads, expectations.N, with_daemon, args.probes,
-                                                     cli_run="short_lived" if args.cli else None,
-                                                     hide_kallsyms=args.hide_kallsyms),
-                              script_is_init_body=True)
+                              script=script, script_is_init_body=True)
         result = qemu.boot_with_fallback(kernel, spec, timeout=args.timeout, log=log,
-                                         allow_fallback=(args.kernel == "newest"))
+                                         allow_fallback=(args.kernel == "newest"),
+                                         extra_args=qemu.ICOUNT_ARGS if args.icount else ())
         notes = notes + result.notes
         release = result.kernel.release
         if result.failure:
@@ -198,6 +206,13 @@ def cmd_test(args):
                                                  "no result line:\n" + sections.get("wl_" + w, "(no section)")))
     if result is not None:
         problems += ["setup step failed in /init: %s" % f for f in result.setup_failures()]
+    if args.verifier and result is not None:
+        print("===== %s: every BPF program through this kernel's verifier (%s) =====" % (
+            release, os.path.basename(args.verifier)))
+        sys.stdout.write(sections.get("verifier", "(no output)"))
+        if result.section_rc.get("verifier", 1) != 0:
+            problems.append("verifier: %s exited with %s" % (os.path.basename(args.verifier),
+                                                             result.section_rc.get("verifier", "no status")))
     if with_daemon:
         for name in ("daemon_up", "settle"):
             if result is not None and result.section_rc.get(name, 1) != 0:
@@ -223,6 +238,9 @@ def cmd_test(args):
         misses = ["%s=%d" % (labels.get("prog"), value) for name, labels, value in data.series
                   if name == "cowwatch_bpf_misses_total" and value]
         print("losses the daemon counted: %s" % (" ".join(losses) or "none"))
+        skipped = ["%s=%d" % (w, n) for w, n in data.fault_misses.items() if n]
+        if data.fault_misses:
+            print("fault-program runs the kernel skipped, per workload: %s" % (" ".join(skipped) or "none"))
         if misses:
             print("runs skipped, per program: %s" % " ".join(misses))
     failed = [o for o in outcomes if o.status == "FAIL"]
@@ -264,6 +282,11 @@ def main(argv=None):
     t.add_argument("--workload", action="append", help="run only these workloads (default: all)")
     t.add_argument("--cli", help="cowwatch (the CLI): also checks `cowwatch run --json -- cwwl short_lived` "
                                  "against the workload's own observations")
+    t.add_argument("--icount", action="store_true",
+                   help="guest time counts guest instructions (QEMU -icount shift=0): a guest's ticks, and so "
+                        "where preemption lands, do not follow the host's load")
+    t.add_argument("--verifier", metavar="BIN",
+                   help="bpf_verifier_test: run it first in the same boot (every program through this kernel's verifier)")
     t.add_argument("--timeout", type=float, default=200.0, help="VM wall-clock timeout, seconds")
     t.add_argument("--save", metavar="DIR", help="save the console and every section to DIR")
     t.add_argument("--probes", action="store_true", help="also run `cowwatchd --probes` in the VM (+20-30 s)")

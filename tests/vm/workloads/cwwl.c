@@ -2,6 +2,7 @@
 //
 //   cwwl [-n PAGES] [-t] WORKLOAD...      run workloads, one result line each
 //   cwwl list                             print the workload names
+//   cwwl progmisses                       runs skipped per loaded cw_* BPF program (prog_misses.h)
 //   cwwl --exec-tail PAGES                (internal: what workload `exec` execs)
 //
 // Environment: CWWL_CGROUP_ROOT (run each workload in ROOT/wl_<name>), CWWL_TMPDIR (file_private's
@@ -248,6 +249,7 @@ static int pin_with_io_uring(char *p, long n) {
 }
 
 #include "page_oracle.h"
+#include "prog_misses.h"
 
 // ---------------------------------------------------------------------------------------------
 // Workloads. Each runs in a fresh runner process; `comm` in the table is the runner's.
@@ -1001,12 +1003,13 @@ static int run_workload(const struct workload *w) {
 }
 
 static void usage(void) {
-  fprintf(stderr, "usage: cwwl [-n PAGES] [-t] WORKLOAD...|all|list\n");
+  fprintf(stderr, "usage: cwwl [-n PAGES] [-t] WORKLOAD...|all|list|progmisses\n");
   exit(2);
 }
 
 int main(int argc, char **argv) {
   if (argc == 3 && strcmp(argv[1], CWWL_EXEC_TAIL) == 0) return exec_tail(strtol(argv[2], NULL, 10));
+  if (argc == 2 && strcmp(argv[1], "progmisses") == 0) return print_prog_misses();
   int opt;
   while ((opt = getopt(argc, argv, "n:t")) != -1) {
     if (opt == 'n')
