@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "floor.skel.h"
+#include "loader/kprobe_links.h"
 #include "model/aggregator.h"
 #include "naive.skel.h"
 #include "util/system.h"
@@ -32,7 +33,8 @@ ProgCost prog_cost(struct bpf_program* prog) {
 struct bpf_link* attach_prog(struct bpf_program* prog, const HookSite& site, bool ret) {
   switch (site.kind) {
     case HookSite::Kind::kFentry: return bpf_program__attach_trace(prog);
-    case HookSite::Kind::kKprobe: return bpf_program__attach_kprobe(prog, ret, site.target.c_str());
+    case HookSite::Kind::kKprobe:
+      return loader::attach_kprobe(prog, site.target, ret, site.kprobe_multi);
     case HookSite::Kind::kTracepoint: return bpf_program__attach_raw_tracepoint(prog, site.target.c_str());
   }
   return nullptr;
@@ -46,6 +48,7 @@ class ProgramSet {
     for (auto& p : progs_) {
       bpf_program__set_autoload(p.prog, true);
       if (site.kind == HookSite::Kind::kFentry) bpf_program__set_attach_target(p.prog, 0, site.target.c_str());
+      if (site.kind == HookSite::Kind::kKprobe) loader::prepare_kprobe(p.prog, site.kprobe_multi);
     }
   }
   bool attach(const HookSite& site, std::string* error) {
@@ -96,6 +99,13 @@ class FloorRung final : public Rung {
   explicit FloorRung(FloorKind kind) : kind_(kind) {}
   bool load(const HookSite& site, std::string* error) {
     site_ = site;
+    if (kind_ == FloorKind::kEmptyPerfEvent) {
+      if (site.kind != HookSite::Kind::kKprobe || !site.kprobe_multi) {
+        *error = "the plan attaches no kprobe_multi links here";
+        return false;
+      }
+      site_.kprobe_multi = false;
+    }
     skel_ = floor__open();
     if (!skel_) {
       *error = "floor__open failed";
@@ -104,7 +114,7 @@ class FloorRung final : public Rung {
     // Every floor keeps the rung's shape (entry + exit programs); the counting ones count at exit.
     const bool count = kind_ == FloorKind::kCounting;
     const bool stash = kind_ == FloorKind::kTwoPhase;
-    switch (site.kind) {
+    switch (site_.kind) {
       case HookSite::Kind::kFentry:
         set_.add(stash ? skel_->progs.floor_stash_fentry_do_wp_page : skel_->progs.floor_fentry_do_wp_page, false);
         set_.add(stash   ? skel_->progs.floor_stash_fexit_do_wp_page
@@ -124,7 +134,7 @@ class FloorRung final : public Rung {
                  false);
         break;
     }
-    set_.enable_autoload(site);
+    set_.enable_autoload(site_);
     if (int err = floor__load(skel_)) {
       *error = std::string("loading floor programs: ") + strerror(-err);
       return false;
@@ -134,6 +144,7 @@ class FloorRung final : public Rung {
   std::string name() const override {
     switch (kind_) {
       case FloorKind::kEmpty: return "floor (empty program)";
+      case FloorKind::kEmptyPerfEvent: return "floor (empty program, perf kprobe events)";
       case FloorKind::kCounting: return "counting floor (per-process count)";
       case FloorKind::kTwoPhase: return "two-phase floor (stash+page+count)";
     }
@@ -359,6 +370,7 @@ bool daemon_hook_site(const loader::KernelOptions& options, HookSite* site, std:
       return false;
   }
   site->target = wp.target;
+  site->kprobe_multi = site->kind == HookSite::Kind::kKprobe && session->plan().kprobe_multi;
   // Tracepoints are named "subsystem:event" in the plan; raw tracepoints attach by event name.
   if (site->kind == HookSite::Kind::kTracepoint && site->target.find(':') != std::string::npos)
     site->target = site->target.substr(site->target.find(':') + 1);

@@ -16,6 +16,7 @@ namespace cowwatch::bench {
 struct HookSite {
   enum class Kind { kFentry, kKprobe, kTracepoint } kind = Kind::kTracepoint;
   std::string target;  // do_wp_page (or a clone), or page_fault_user
+  bool kprobe_multi = false;  // kprobes through kprobe_multi links, as cowwatch's plan attaches them
 };
 const char* hook_kind_name(HookSite::Kind kind);
 
@@ -47,7 +48,9 @@ std::unique_ptr<Rung> make_detached_rung();
 // that hook; kTwoPhase, the counting floor plus a per-thread stash written at entry with one
 // 64-byte read of the old page, the least any design costs that judges a fault by the page's
 // state before it. nullptr and *error when the programs cannot be loaded for `site`.
-enum class FloorKind { kEmpty, kCounting, kTwoPhase };
+// kEmptyPerfEvent: the empty floor on perf kprobe events where the plan attaches kprobes through
+// kprobe_multi links (the two dispatch paths side by side).
+enum class FloorKind { kEmpty, kCounting, kTwoPhase, kEmptyPerfEvent };
 std::unique_ptr<Rung> make_floor_rung(const HookSite& site, std::string* error, FloorKind kind);
 std::unique_ptr<Rung> make_naive_rung(const HookSite& site, int reader_cpu, std::string* error);
 // The daemon's pipeline in this process: KernelSession::open on attach, a thread that drains on

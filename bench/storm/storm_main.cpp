@@ -69,7 +69,7 @@ bool parse(int argc, char** argv, Args* a) {
     } else {
       std::fprintf(stderr,
                    "usage: cw_bench_storm [--quick] [--pages N] [--rounds R] [--reps K] "
-                   "[--modes detached,floor,countfloor,stashfloor,naive,cowwatch,programs] [--no-stats] [--overload] "
+                   "[--modes detached,floor,perffloor,countfloor,stashfloor,naive,cowwatch,programs] [--no-stats] [--overload] "
                    "[--prefer-kprobe|--prefer-fentry]\n");
       return false;
     }
@@ -132,6 +132,7 @@ int run(const Args& a) {
     Mode m{key, nullptr, {}, {}};
     if (key == "detached") m.rung = make_detached_rung();
     else if (key == "floor") m.rung = make_floor_rung(site, &error, FloorKind::kEmpty);
+    else if (key == "perffloor") m.rung = make_floor_rung(site, &error, FloorKind::kEmptyPerfEvent);
     else if (key == "countfloor") m.rung = make_floor_rung(site, &error, FloorKind::kCounting);
     else if (key == "stashfloor") m.rung = make_floor_rung(site, &error, FloorKind::kTwoPhase);
     else if (key == "naive") m.rung = make_naive_rung(site, reader_cpu, &error);
@@ -154,9 +155,9 @@ int run(const Args& a) {
   }
 
   std::printf("== fork+write storm: %s ==\n", machine_description().c_str());
-  std::printf("hook: %s %s (cowwatch's plan); %zu pages (%zu MiB) per storm; %d rounds x %d storms per "
+  std::printf("hook: %s %s%s (cowwatch's plan); %zu pages (%zu MiB) per storm; %d rounds x %d storms per "
               "mode, order rotated each round; workload on CPU%d, readers on CPU%d; bpf_stats off\n",
-              hook_kind_name(site.kind), site.target.c_str(), a.pages, a.pages * 4096 >> 20, a.rounds,
+              hook_kind_name(site.kind), site.target.c_str(), site.kprobe_multi ? " via kprobe_multi links" : "", a.pages, a.pages * 4096 >> 20, a.rounds,
               a.reps, workload_cpu, reader_cpu);
   std::fflush(stdout);
   set_bpf_stats(false);

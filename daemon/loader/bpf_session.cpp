@@ -17,6 +17,7 @@
 #include "ingest/record_layout.h"
 #include "loader/kernel_session.h"
 #include "loader/kfunc_calls.h"
+#include "loader/kprobe_links.h"
 #include "loader/libbpf_log.h"
 #include "probe/planner.h"
 
@@ -121,6 +122,10 @@ class BpfSession final : public KernelSession {
   }
 
  private:
+  static bool is_kprobe(Attachment::Kind kind) {
+    return kind == Attachment::Kind::kKprobe || kind == Attachment::Kind::kKretprobe;
+  }
+
   bool try_load(const KernelOptions& options, std::string* veto_program, std::string* veto_reason,
                 std::string* error) {
     take_libbpf_messages();
@@ -165,6 +170,7 @@ class BpfSession final : public KernelSession {
       }
       bpf_program__set_autoload(prog, true);
       if (a.kind == Attachment::Kind::kTracing) bpf_program__set_attach_target(prog, 0, a.target.c_str());
+      if (is_kprobe(a.kind)) prepare_kprobe(prog, realization_.plan.kprobe_multi);
       std::string why;
       if (calls_rdonly_cast(a.program) && !link_rdonly_cast(prog, &why)) {
         *veto_program = a.program;
@@ -198,8 +204,10 @@ class BpfSession final : public KernelSession {
       struct bpf_link* link = nullptr;
       switch (a.kind) {
         case Attachment::Kind::kTracing: link = bpf_program__attach_trace(prog); break;
-        case Attachment::Kind::kKprobe: link = bpf_program__attach_kprobe(prog, false, a.target.c_str()); break;
-        case Attachment::Kind::kKretprobe: link = bpf_program__attach_kprobe(prog, true, a.target.c_str()); break;
+        case Attachment::Kind::kKprobe:
+        case Attachment::Kind::kKretprobe:
+          link = attach_kprobe(prog, a.target, a.kind == Attachment::Kind::kKretprobe, realization_.plan.kprobe_multi);
+          break;
         case Attachment::Kind::kRawTracepoint:
           link = bpf_program__attach_raw_tracepoint(prog, a.target.c_str());
           break;

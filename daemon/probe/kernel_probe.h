@@ -25,6 +25,7 @@ enum class Feature {
   kFuncRet,         // bpf_get_func_ret() (5.17+): else fexit reads the return value as an argument
   kAtomicFetch,     // atomic fetch-and-add (5.12+): else per-CPU sequence numbers (cgroup moves)
   kRdonlyCast,      // the bpf_rdonly_cast kfunc (6.2+): plain loads through kernel addresses (swap adds)
+  kKprobeMulti,     // kprobe_multi links (5.18+, CONFIG_FPROBE): kprobes attached without a perf event
 };
 const char* feature_name(Feature f);  // "task storage (5.11+)", ...
 
@@ -43,7 +44,11 @@ class KernelProbe {
   virtual std::vector<std::string> kallsyms_candidates(const std::string& base) = 0;
   // Trial attaches of a trivial program, detached at once.
   virtual TrialResult trial_fentry(const std::string& func, bool fexit) = 0;
+  // Through a perf kprobe event; where the kernel refuses those (perf_event_paranoid=3 without
+  // CAP_SYS_ADMIN) but has kprobe_multi links (Feature::kKprobeMulti), through a link from then on.
   virtual TrialResult trial_kprobe(const std::string& symbol, bool retprobe) = 0;
+  // True once kprobe trials went through kprobe_multi links: the loader attaches them so too.
+  virtual bool kprobes_via_multi() { return false; }
   virtual TrialResult trial_raw_tracepoint(const std::string& name) = 0;
   // vmlinux BTF (/sys/kernel/btf/vmlinux) was found: every program is relocated against it.
   virtual bool has_vmlinux_btf() { return true; }

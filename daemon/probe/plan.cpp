@@ -24,6 +24,7 @@ const char* feature_name(Feature f) {
     case Feature::kFuncRet: return "bpf_get_func_ret (5.17+)";
     case Feature::kAtomicFetch: return "atomic fetch-and-add (5.12+)";
     case Feature::kRdonlyCast: return "bpf_rdonly_cast (6.2+)";
+    case Feature::kKprobeMulti: return "kprobe_multi links (5.18+, CONFIG_FPROBE)";
   }
   return "unknown feature";
 }

@@ -48,6 +48,10 @@ struct ProbePlan {
   // Pages copied eagerly at fork because pinned are observed (copy_page_range + the folio
   // allocator). Without it, only the parent's long-term pins (pinned_vm) are seen at fork.
   bool fork_pinned_copies_seen = false;
+  // kprobe/kretprobe rungs attach through kprobe_multi links (fprobe, the function's ftrace site),
+  // not perf kprobe events: no perf_event_open, so no CAP_SYS_ADMIN under perf_event_paranoid=3.
+  // The programs then load with expected attach type BPF_TRACE_KPROBE_MULTI.
+  bool kprobe_multi = false;
 };
 
 }  // namespace cowwatch::probe

@@ -199,7 +199,10 @@ Realization make_plan(KernelProbe& k, const PlannerOptions& options) {
         auto sym = try_kprobe(k, l, "do_wp_page", true, true, {entry, exit});
         if (sym.empty()) return false;
         l.choose(Strategy::kKprobe, sym, true,
-                 "exact (handlers run with preemption off; kretprobe instances are sized by the kernel)");
+                 k.kprobes_via_multi() ? "exact (kprobe_multi links, perf kprobe events being refused; handlers "
+                                         "run with preemption off)"
+                                  : "exact (handlers run with preemption off; kretprobe instances are sized by "
+                                    "the kernel)");
         add(Kind::kKprobe, entry, sym, CW_HOOK_WP_FAULT);
         add(Kind::kKretprobe, exit, sym, CW_HOOK_WP_FAULT);
         return true;
@@ -498,6 +501,8 @@ Realization make_plan(KernelProbe& k, const PlannerOptions& options) {
     hp.accuracy += task_notes;
   }
 
+  // Kprobe attachments go the way their trials went (perf events, or kprobe_multi links).
+  out.plan.kprobe_multi = k.kprobes_via_multi();
   for (auto& hp : out.plan.hooks) {
     if (hp.strategy == Strategy::kUnavailable) {
       hp.exact = false;

@@ -125,6 +125,10 @@ ROWS = [
         vm_only=True),
 
     # --- 1. child writes N parent-populated pages: N copies, reason shared
+    # 7.x is preemptible (CONFIG_PREEMPT_LAZY): auto takes the kprobe rung, as root (perf kprobe
+    # events) and as the unit (kprobe_multi links: vm_newest_unit, which also checks the link type)
+    Row("cow_child", 'metric:cowwatch_probe_info{hook="wp_fault",strategy="kprobe"}', 1, kernels=">=7.0",
+        vm_only=True),
     Row("cow_child", "wl:child_minflt", N, hi=4),
     Row("cow_child", comm(WP, comm="wl_cow_child", kind="write"), N, hi=12),
     Row("cow_child", comm(COPIES, comm="wl_cow_child", reason="shared"), N, hi=12),

@@ -147,6 +147,9 @@ def cmd_test(args):
         print("FAIL: --verifier %s: %s" % (args.verifier, "not with --host (the bpf tier runs it on the host)"
                                            if args.host else "no such file"))
         return 1
+    if args.unit_privileges and (args.host or kernels.arch_of(args.kernel) != "amd64"):
+        print("FAIL: --unit-privileges: the VM gets this host's setpriv, so x86-64 VM kernels only")
+        return 1
     if args.host:
         if os.geteuid() != 0:
             return skip("the host-kernel test needs root (BPF, io_uring pins, /proc/vmstat deltas)")
@@ -169,11 +172,12 @@ def cmd_test(args):
             return skip("Debian registry unreachable and no cached %s kernel: %s" % (args.kernel, e))
         script = suite.vm_script(workloads, expectations.N, with_daemon, args.probes,
                                  cli_run="short_lived" if args.cli else None,
-                                 hide_kallsyms=args.hide_kallsyms)
+                                 hide_kallsyms=args.hide_kallsyms, unit_privileges=args.unit_privileges)
         if args.verifier:  # first, in the same boot: nothing of ours is loaded yet
             script = "section verifier %s --gtest_brief=1\n" % os.path.basename(args.verifier) + script
         spec = initramfs.Spec(bins=[args.cwwl] + ([args.daemon] if with_daemon else []) + ([args.cli] if args.cli else [])
-                              + ([args.verifier] if args.verifier else []),
+                              + ([args.verifier] if args.verifier else [])
+                              + ([suite.SETPRIV] if args.unit_privileges else []),
                               files=[(write_vm_config(os.path.join(tempfile.mkdtemp(prefix="cowvm-"), "cowwatch.yaml")),
                                       "/etc/cowwatch/cowwatch.yaml")] if with_daemon else [],
                               script=script, script_is_init_body=True)
@@ -213,6 +217,10 @@ def cmd_test(args):
         if result.section_rc.get("verifier", 1) != 0:
             problems.append("verifier: %s exited with %s" % (os.path.basename(args.verifier),
                                                              result.section_rc.get("verifier", "no status")))
+    if args.unit_privileges and args.probes and "kprobe do_wp_page: ok" in sections.get("probes", "") \
+            and "kprobe_multi links" not in sections.get("probes", ""):
+        problems.append("unit privileges: the kprobe rung attached without kprobe_multi links, though "
+                        "perf_event_paranoid=3 refuses perf kprobe events")
     if with_daemon:
         for name in ("daemon_up", "settle"):
             if result is not None and result.section_rc.get(name, 1) != 0:
@@ -282,6 +290,9 @@ def main(argv=None):
     t.add_argument("--workload", action="append", help="run only these workloads (default: all)")
     t.add_argument("--cli", help="cowwatch (the CLI): also checks `cowwatch run --json -- cwwl short_lived` "
                                  "against the workload's own observations")
+    t.add_argument("--unit-privileges", action="store_true",
+                   help="run the daemon as the systemd unit does: uid 65534 with CAP_BPF, CAP_PERFMON and "
+                        "CAP_DAC_READ_SEARCH only (util-linux setpriv), kernel.perf_event_paranoid=3 (Debian)")
     t.add_argument("--icount", action="store_true",
                    help="guest time counts guest instructions (QEMU -icount shift=0): a guest's ticks, and so "
                         "where preemption lands, do not follow the host's load")

@@ -20,6 +20,8 @@ struct FakeKernel : KernelProbe {
   std::map<std::string, TrialResult> fentry_fail; // "func" or "func/fexit" -> failure
   std::map<std::string, TrialResult> kprobe_fail; // symbol -> failure
   bool kprobes = true;
+  bool perf_kprobes = true;                       // false: perf events refused (paranoid 3, no CAP_SYS_ADMIN)
+  bool via_multi = false;                         // kprobe trials went through kprobe_multi links
   bool tracing = true;
   bool unshare_flag = true;
   bool vmlinux_btf = true;
@@ -53,9 +55,14 @@ struct FakeKernel : KernelProbe {
   TrialResult trial_kprobe(const std::string& s, bool) override {
     if (!kprobes) return {-95, "no kprobe PMU (kernel built without CONFIG_KPROBES)"};
     if (!kallsyms.count(s)) return {-2, "kprobe attach failed (ENOENT): no such symbol"};
+    if (!perf_kprobes) {
+      if (missing.count(Feature::kKprobeMulti)) return {-13, "kprobe attach failed (EACCES)"};
+      via_multi = true;
+    }
     auto it = kprobe_fail.find(s);
     return it == kprobe_fail.end() ? TrialResult{} : it->second;
   }
+  bool kprobes_via_multi() override { return via_multi; }
   TrialResult trial_raw_tracepoint(const std::string&) override { return {}; }
   bool has_vmlinux_btf() override { return vmlinux_btf; }
   bool has_feature(Feature f) override { return !missing.count(f); }
@@ -82,7 +89,7 @@ FakeKernel debian_61() {
                    {"__get_user_pages", {-524, "fentry attach failed (ENOTSUPP, 524): 7 arguments"}},
                    {"folio_alloc_swap/fexit", {-22, "fexit refused at load (EINVAL): struct return"}}};
   k.kprobe_fail = {{"wp_page_reuse", kKprobeNotrace}};
-  k.missing = {Feature::kRdonlyCast};  // 6.2+
+  k.missing = {Feature::kRdonlyCast, Feature::kKprobeMulti};  // 6.2+; Debian 6.1 lacks CONFIG_FPROBE
   return k;
 }
 
@@ -359,6 +366,28 @@ TEST(Planner, KprobeRungReadsWithPlainLoadsWhereTheKernelCasts) {
   // 6.1 has no bpf_rdonly_cast: the probe-reading pair (PreferKprobeTriesTheKprobeRungFirst).
 }
 
+TEST(Planner, KprobesTakeKprobeMultiLinksWhenPerfEventsAreRefused) {
+  FakeKernel lazy = debian_72();  // preemptible: auto prefers kprobes
+  lazy.preemption = "lazy";
+  Realization root = make_plan(lazy, {});
+  EXPECT_FALSE(root.plan.kprobe_multi);  // perf kprobe events work: their dispatch is cheaper
+  EXPECT_EQ(root.plan.hooks[CW_HOOK_WP_FAULT].strategy, Strategy::kKprobe);
+
+  lazy.perf_kprobes = false;  // the systemd unit on Debian: paranoid 3, no CAP_SYS_ADMIN
+  Realization unit = make_plan(lazy, {});
+  EXPECT_TRUE(unit.plan.kprobe_multi);
+  EXPECT_EQ(unit.plan.hooks[CW_HOOK_WP_FAULT].strategy, Strategy::kKprobe);
+  EXPECT_NE(unit.plan.hooks[CW_HOOK_WP_FAULT].accuracy.find("kprobe_multi links"), std::string::npos);
+
+  FakeKernel old = debian_61();  // no CONFIG_FPROBE: the kprobe rung is refused, fentry it is
+  old.preemption = "lazy";
+  old.perf_kprobes = false;
+  Realization r61 = make_plan(old, {});
+  EXPECT_FALSE(r61.plan.kprobe_multi);
+  EXPECT_EQ(r61.plan.hooks[CW_HOOK_WP_FAULT].strategy, Strategy::kFentry);
+  EXPECT_NE(outcomes(r61.plan.hooks[CW_HOOK_WP_FAULT]).find("EACCES"), std::string::npos);
+}
+
 TEST(Planner, VetoedProgramFallsToTheNextRung) {
   FakeKernel k = debian_61();
   PlannerOptions o;
@@ -413,7 +442,7 @@ FakeKernel debian_510() {
   k.params = {{"add_to_swap", 1}};
   k.unshare_flag = false;
   k.missing = {Feature::kTaskStorage, Feature::kCurrentTaskBtf, Feature::kLoop, Feature::kFuncRet,
-               Feature::kAtomicFetch, Feature::kRdonlyCast};
+               Feature::kAtomicFetch, Feature::kRdonlyCast, Feature::kKprobeMulti};
   return k;
 }
 

@@ -33,24 +33,41 @@ VM_PID_MAX = 400              # kernel.pid_max while short_lived runs: its 300 c
 # ------------------------------------------------------------------------------------------------
 # The script /init runs (busybox sh)
 
-def vm_script(workloads, n_pages, with_daemon, run_probes=False, cli_run=None, hide_kallsyms=False):
+# The shipped unit's privileges (packaging/systemd/cowwatch.service: DynamicUser, these capabilities
+# ambient and bounding) under Debian's kernel.perf_event_paranoid=3: util-linux setpriv (the full
+# path: busybox has a smaller applet of that name).
+SETPRIV = "/usr/bin/setpriv"
+UNIT_CAPS = "-all,+bpf,+perfmon,+dac_read_search"
+UNIT_PRIVILEGES = "%s --reuid 65534 --regid 65534 --clear-groups --inh-caps=%s --ambient-caps=%s --bounding-set=%s " % (
+    SETPRIV, UNIT_CAPS, UNIT_CAPS, UNIT_CAPS)
+
+
+def vm_script(workloads, n_pages, with_daemon, run_probes=False, cli_run=None, hide_kallsyms=False,
+              unit_privileges=False):
     """run_probes adds a `cowwatchd --probes` run: the rung-by-rung reasons, but it repeats the
     daemon's probing, which takes 20-30 s under TCG. cli_run: a workload run under
     `cowwatch run --json` (section cli_run) after the daemon has stopped. hide_kallsyms: the
     daemon sees an empty /proc/kallsyms, as under the shipped unit (ProtectKernelTunables=) or
-    without CAP_SYSLOG: no symbol addresses (vmemmap_base) and no symbol list for kprobes."""
+    without CAP_SYSLOG: no symbol addresses (vmemmap_base) and no symbol list for kprobes.
+    unit_privileges: the daemon runs as the unit runs it (UNIT_PRIVILEGES, perf_event_paranoid=3:
+    perf kprobe events refused, so kprobes go through kprobe_multi links where the kernel has them)."""
     url = "http://127.0.0.1:%d/metrics" % METRICS_PORT
     # The workloads' cgroups exist before the daemon starts (cwwl tolerates EEXIST): the table tests
     # attribution, not the daemon's handling of a cgroup created a moment before its first process.
     lines = ["for w in %s; do mkdir -p /sys/fs/cgroup/wl_$w; done" % " ".join(workloads)]
     if hide_kallsyms:
         lines += ["mount --bind /dev/null /proc/kallsyms"]
+    daemon = "cowwatchd"
+    if unit_privileges:
+        lines += ["echo 3 > /proc/sys/kernel/perf_event_paranoid",
+                  "mkdir -p /run/cowwatch && chown 65534:65534 /run/cowwatch"]  # RuntimeDirectory=
+        daemon = UNIT_PRIVILEGES + daemon
     if with_daemon and run_probes:
-        lines += ["section probes cowwatchd --probes"]
+        lines += ["section probes %s --probes" % daemon]
     if with_daemon:
         lines += [
             # the subshell reaps the daemon and records its exit status in the log
-            "( cowwatchd; echo \"cowwatchd exited with status $?\" ) >/tmp/daemon.log 2>&1 &",
+            "( %s; echo \"cowwatchd exited with status $?\" ) >/tmp/daemon.log 2>&1 &" % daemon,
             "daemon_up() {",
             "  i=0",
             "  while [ $i -lt 480 ]; do",
