@@ -173,8 +173,9 @@ def cmd_test(args):
         script = suite.vm_script(workloads, expectations.N, with_daemon, args.probes,
                                  cli_run="short_lived" if args.cli else None,
                                  hide_kallsyms=args.hide_kallsyms, unit_privileges=args.unit_privileges)
-        if args.verifier:  # first, in the same boot: nothing of ours is loaded yet
-            script = "section verifier %s --gtest_brief=1\n" % os.path.basename(args.verifier) + script
+        if args.verifier:  # last, in the same boot: the workloads run on a freshly booted kernel, as
+            # without it, and the daemon has stopped (nothing of ours is loaded)
+            script += "section verifier %s --gtest_brief=1\n" % os.path.basename(args.verifier)
         spec = initramfs.Spec(bins=[args.cwwl] + ([args.daemon] if with_daemon else []) + ([args.cli] if args.cli else [])
                               + ([args.verifier] if args.verifier else [])
                               + ([suite.SETPRIV] if args.unit_privileges else []),
@@ -297,7 +298,7 @@ def main(argv=None):
                    help="guest time counts guest instructions (QEMU -icount shift=0): a guest's ticks, and so "
                         "where preemption lands, do not follow the host's load")
     t.add_argument("--verifier", metavar="BIN",
-                   help="bpf_verifier_test: run it first in the same boot (every program through this kernel's verifier)")
+                   help="bpf_verifier_test: run it last in the same boot (every program through this kernel's verifier)")
     t.add_argument("--timeout", type=float, default=200.0, help="VM wall-clock timeout, seconds")
     t.add_argument("--save", metavar="DIR", help="save the console and every section to DIR")
     t.add_argument("--probes", action="store_true", help="also run `cowwatchd --probes` in the VM (+20-30 s)")
