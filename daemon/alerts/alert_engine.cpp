@@ -18,7 +18,7 @@ Signal counted_signal(RuleKind kind, const EngineOptions& options) {
     case RuleKind::kPinnedCowCopy: return Signal::kPinnedCopies;
     case RuleKind::kForkWithPins:
       return options.fork_pinned_copies_seen ? Signal::kForkPinnedCopies : Signal::kLongtermPinForks;
-    case RuleKind::kUnshareStorm: return Signal::kUnshareFaults;
+    case RuleKind::kUnshareStorm: return Signal::kGupUnshares;
     case RuleKind::kPinnedSwapAttempt: return Signal::kPinnedSwap;
     case RuleKind::kExtraRefCopies: return Signal::kExtraRefCopies;
     case RuleKind::kForkCowBlowup: break;

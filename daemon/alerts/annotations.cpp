@@ -60,8 +60,8 @@ std::map<std::string, std::string> describe(const RuleConfig& rule, const std::s
       break;
     case RuleKind::kUnshareStorm:
       value = fixed(m.value, 1);
-      summary = "unshare storm on " + subject + ": " + value + " unshare faults/s";
-      description = count(m.window_count) + " unshare faults in the last " + window + " (" + value +
+      summary = "unshare storm on " + subject + ": " + value + " GUP unshare faults/s";
+      description = count(m.window_count) + " GUP unshare faults in the last " + window + " (" + value +
                     "/s, threshold " + fixed(rule.threshold, 1) +
                     "/s): read-only pins (e.g. O_DIRECT reads from a forked worker) are forcing "
                     "copies of shared anonymous pages.";

@@ -8,7 +8,7 @@ SignalValues signals_from_counters(const cw_counters& counters) {
   v[static_cast<size_t>(Signal::kPinnedCopies)] = c[copy_counter(CW_REASON_PINNED)];
   v[static_cast<size_t>(Signal::kForkPinnedCopies)] = c[CW_C_FORK_PINNED_COPIES];
   v[static_cast<size_t>(Signal::kLongtermPinForks)] = c[CW_C_FORK_LONGTERM_PINS];
-  v[static_cast<size_t>(Signal::kUnshareFaults)] = c[CW_C_WP_UNSHARE];
+  v[static_cast<size_t>(Signal::kGupUnshares)] = c[copy_counter(CW_REASON_UNSHARE)] + c[CW_C_UNSHARE_NOOP];
   v[static_cast<size_t>(Signal::kPinnedSwap)] = c[CW_C_PINNED_SWAP_SKIP] + c[CW_C_SWAP_ADD_PINNED];
   v[static_cast<size_t>(Signal::kExtraRefCopies)] = c[copy_counter(CW_REASON_EXTRA_REF)];
   uint64_t copies = 0;

@@ -15,7 +15,9 @@ enum class Signal {
   kForkPinnedCopies,  // pages copied eagerly at fork because maybe pinned (CW_C_FORK_PINNED_COPIES)
   kLongtermPinForks,  // forks of an mm with pinned_vm > 0 (CW_C_FORK_LONGTERM_PINS): what
                       // fork_with_pins counts where the copies at fork cannot be observed
-  kUnshareFaults,     // unshare faults on the subject's memory (CW_C_WP_UNSHARE)
+  kGupUnshares,       // GUP unshare faults on the subject's memory: read-only pins that copied
+                      // (copies with reason unshare) or found the page exclusive (CW_C_UNSHARE_NOOP).
+                      // Not CW_C_WP_UNSHARE: on 6.12+ KSM unmerging takes unshare faults too
   kPinnedSwap,        // CW_C_PINNED_SWAP_SKIP + CW_C_SWAP_ADD_PINNED
   kExtraRefCopies,    // copies with reason extra_ref
   kCopies,            // copies of every reason

@@ -44,6 +44,10 @@ struct Counters {
     c.c[counter] += n;
     return *this;
   }
+  // n GUP unshare faults that copied, as do_wp_page counts them: kind unshare, reason unshare
+  Counters& gup_unshares(uint64_t n) {
+    return add(CW_C_WP_UNSHARE, n).add(copy_counter(CW_REASON_UNSHARE), n);
+  }
   SubjectCounters sample() const { return {subject, c}; }
 };
 
@@ -272,7 +276,7 @@ TEST_F(EngineTest, ConditionHeldThroughCooldownFiresWhenItEnds) {
   auto run = [&](std::chrono::seconds d, uint64_t per_second) {
     for (auto t = 0s; t < d; t += 1s) {
       clock.advance(1s);
-      p.add(CW_C_WP_UNSHARE, per_second);
+      p.gup_unshares(per_second);
       for (auto& x : engine.evaluate(counters_only({p.sample()}))) {
         log.push_back(x);
         when.push_back(clock.now() - start);
@@ -299,7 +303,7 @@ TEST_F(EngineTest, UnshareStormFiresAfterForDurationAndResolvesWithHysteresis) {
   std::optional<std::chrono::nanoseconds> fired_after;
   for (int s = 1; s <= 60 && !fired_after; ++s) {
     clock.advance(1s);
-    p.add(CW_C_WP_UNSHARE, 2000);  // 2000/s: over 100/s as soon as the window holds 1 s of it
+    p.gup_unshares(2000);  // 2000/s: over 100/s as soon as the window holds 1 s of it
     const auto t = engine.evaluate(counters_only({p.sample()}));
     if (!t.empty()) {
       ASSERT_EQ(t[0].state, AlertState::kFiring);
@@ -322,6 +326,26 @@ TEST_F(EngineTest, UnshareStormFiresAfterForDurationAndResolvesWithHysteresis) {
   EXPECT_LE(*resolved_after, 21s);
 }
 
+// 6.12+ unmerges KSM pages with FAULT_FLAG_UNSHARE (break_ksm): those faults are unshare faults
+// but no read-only pin forced them, so they are no GUP unshare storm (the alert would say pins).
+TEST_F(EngineTest, KsmUnmergeUnshareFaultsAreNoUnshareStorm) {
+  AlertEngine engine({make_rule(RuleKind::kUnshareStorm, Scope::kProcess, 100, 2s, 0s)}, clock);
+  Counters p{process(7, "qemu")};
+  engine.evaluate(counters_only({p.sample()}));
+  for (int s = 0; s < 10; ++s) {
+    clock.advance(1s);
+    p.add(CW_C_WP_UNSHARE, 2000).add(copy_counter(CW_REASON_KSM), 1990).add(CW_C_KSM_UNMERGE_COPY, 1990);
+    p.add(CW_C_KSM_UNMERGE_NOOP, 10);
+    EXPECT_TRUE(engine.evaluate(counters_only({p.sample()})).empty()) << "second " << s;
+  }
+  // GUP unshares that found the page exclusive count: pins forced those faults too.
+  clock.advance(1s);
+  p.add(CW_C_WP_UNSHARE, 1000).add(CW_C_UNSHARE_NOOP, 1000);
+  const auto t = engine.evaluate(counters_only({p.sample()}));
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0].state, AlertState::kFiring);
+}
+
 TEST_F(EngineTest, PendingResetsWhenConditionBreaksBeforeFor) {
   AlertEngine engine({make_rule(RuleKind::kUnshareStorm, Scope::kProcess, 100, 2s, 10s)}, clock);
   Counters p{process(42, "postgres")};
@@ -330,7 +354,7 @@ TEST_F(EngineTest, PendingResetsWhenConditionBreaksBeforeFor) {
     size_t n = 0;
     for (int s = 0; s < seconds; ++s) {
       clock.advance(1s);
-      p.add(CW_C_WP_UNSHARE, per_second);
+      p.gup_unshares(per_second);
       n += engine.evaluate(counters_only({p.sample()})).size();
     }
     return n;

@@ -268,18 +268,20 @@ def fault_program_misses(series):
                if name == "cowwatch_bpf_misses_total" and FAULT_PROGRAM.search(labels.get("prog", "")))
 
 
-def counted_loss_slack(data, workload, expected):
+def counted_loss_slack(data, workload, expected, unit=1):
     """How far a per-fault count of workload may fall short: in the VM, the runs of fault programs
     the kernel skipped during that workload (progmisses sections), at most a quarter of the
     expectation (beyond that the loss itself is the failure); on the host (other daemons' programs
-    may be loaded there too), the whole run's, at most 1/16 of the expectation."""
+    may be loaded there too), the whole run's, at most 1/16 of the expectation. unit: what one
+    fault adds to the series (a page's bytes for the *_bytes_total series)."""
     if workload in data.fault_misses:
-        return min(data.fault_misses[workload], int(expected) // 4)
-    return min(fault_program_misses(data.series), int(expected) // 16)
+        return min(data.fault_misses[workload] * unit, int(expected) // 4)
+    return min(fault_program_misses(data.series) * unit, int(expected) // 16)
 
 
 PROGMISS_RE = re.compile(r"^progmiss id=(\d+) name=(\S+) misses=(\d+)$")
 KERNEL_NAME_LEN = 15  # BPF_OBJ_NAME_LEN - 1: the kernel keeps this much of a program's name
+PAGE_BYTES = 4096  # what one COW copy adds to a *_copied_bytes_total series
 
 
 def parse_prog_misses(text):
@@ -364,11 +366,18 @@ def evaluate(rows, data, workloads, host=False, hook_of_metric=None):
             measured = int(value) if value == int(value) else value
             if not found:
                 detail += " (no such series: 0)"
-            slack = counted_loss_slack(data, row.workload, expected) if hook in PER_FAULT_HOOKS and expected > 0 else 0
+            unit = PAGE_BYTES if name.endswith("_bytes_total") else 1
+            slack = (counted_loss_slack(data, row.workload, expected, unit)
+                     if hook in PER_FAULT_HOOKS and expected > 0 else 0)
             if slack and measured < expected - lo:
                 lo += slack
                 detail += "; -%d allowed: runs of fault programs skipped by the kernel%s, counted lost" % (
                     slack, " during this workload" if row.workload in data.fault_misses else "")
+        elif kind == "alertlog":  # "alertlog:RULE SUBJECT": how often the daemon logged it firing
+            if data.series is None:
+                outcomes.append(Outcome(row, None, expected, "SKIP", "no daemon in this run", lo, hi))
+                continue
+            measured = data.daemon_log.count("alert firing: %s: " % row.selector[9:])
         else:
             raise ValueError("unknown selector kind in %r" % row.selector)
         ok = measured is not None and expected - lo <= measured <= expected + hi
