@@ -22,6 +22,7 @@
 
 struct cw_wp_stash {
 	__u64 vmf;		/* struct vm_fault * in flight; 0 when none */
+	__u64 orig_pte;		/* its orig_pte at entry: the exit knows the stash is its own */
 	struct cw_page_state st;
 	__u8 copy_seen;		/* wp_page_copy succeeded inside this fault (copy_exact) */
 	__u8 reuse_seen;	/* wp_page_reuse ran inside this fault (reuse_exact) */
@@ -110,6 +111,7 @@ static __always_inline void cw_wp_entry(const struct vm_fault *vmf, bool btf)
 	s->reuse_seen = 0;
 	s->vmf = (__u64)vmf;
 	orig_pte = CW_READ(btf, vmf, orig_pte.pte);
+	s->orig_pte = orig_pte;
 	cw_read_page_state(orig_pte, &s->st);
 }
 
@@ -132,7 +134,7 @@ static __always_inline bool cw_fault_owner(const struct mm_struct *mm, const str
 	owner = bpf_core_field_exists(mm->owner) ? BPF_CORE_READ(mm, owner) : 0;
 	if (owner) {
 		cw_task_key(owner, key, false);
-		BPF_CORE_READ_STR_INTO((char(*)[CW_COMM_LEN])comm, owner, comm);
+		BPF_CORE_READ_STR_INTO((char(*)[CW_COMM_LEN])comm, owner, group_leader, comm);
 	} else {
 		cw_current_key(cur, key);
 	}
@@ -173,6 +175,7 @@ static __always_inline void cw_wp_exit(const struct vm_fault *vmf, bool btf, boo
 	const bool plain = btf || cast;
 	__u8 copy_seen = 0, reuse_seen = 0;
 	__u8 decision, reason = CW_REASON_COUNT, ff = 0;
+	__u64 stash_pte = 0;
 
 	if (!btf && !vmf && s) /* kretprobe: the fault in flight, from the stash */
 		vmf = (const struct vm_fault *)s->vmf;
@@ -182,6 +185,7 @@ static __always_inline void cw_wp_exit(const struct vm_fault *vmf, bool btf, boo
 		st = s->st;
 		copy_seen = s->copy_seen;
 		reuse_seen = s->reuse_seen;
+		stash_pte = s->orig_pte;
 		have_stash = true;
 		s->vmf = 0;
 	} else {
@@ -191,6 +195,20 @@ static __always_inline void cw_wp_exit(const struct vm_fault *vmf, bool btf, boo
 		vmf = CW_CAST(struct vm_fault, vmf);
 
 	cw_vmf_view(vmf, plain, &v);
+	/* The stash is this fault's only if its entry saw this fault's page: where the kernel skipped
+	 * an exit run (7.2 skips kprobe and kretprobe runs separately), an earlier fault's stash is
+	 * left, whose page state would give this fault a wrong reason. A kretprobe took vmf itself
+	 * from that stash: nothing of this fault is known, it is not counted (its entry run was
+	 * skipped, and counted). */
+	if (have_stash && cw_pte_pfn(stash_pte) != cw_pte_pfn(v.orig_pte)) {
+		cw_drop(CW_DROP_STASH_MISS);
+		if (!btf)
+			return;
+		__builtin_memset(&st, 0, sizeof(st));
+		copy_seen = 0;
+		reuse_seen = 0;
+		have_stash = false;
+	}
 	unshare = bpf_core_enum_value_exists(enum fault_flag, FAULT_FLAG_UNSHARE) &&
 		  (v.flags & bpf_core_enum_value(enum fault_flag, FAULT_FLAG_UNSHARE));
 	ff = unshare ? CW_FF_UNSHARE : CW_FF_WRITE;
@@ -231,6 +249,8 @@ static __always_inline void cw_wp_exit(const struct vm_fault *vmf, bool btf, boo
 	if (proc && !remote) {
 		proc->cgroup_id = bpf_get_current_cgroup_id();
 		cw_note_comm(proc, cur);
+	} else if (proc && !proc->comm[0]) { /* only other tasks counted on it: its owner's name */
+		__builtin_memcpy(proc->comm, owner_comm, sizeof(proc->comm));
 	}
 	cw_count(host, proc, unshare ? CW_C_WP_UNSHARE : CW_C_WP_WRITE);
 	if (remote)

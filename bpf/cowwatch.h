@@ -86,9 +86,10 @@ struct cw_counters {
 	__u64 cgroup_id;	/* not a counter: cgroup v2 id of the process, set at fork, at
 				   its own events and at each move (CW_EV_CGROUP_MOVE) */
 	char comm[CW_COMM_LEN];	/* not a counter: the process's name (its group leader's comm)
-				   at its latest own event, fork, rename or exec; "" when only
-				   other tasks counted on it. Names it even when its lifecycle
-				   records were lost or arrive after the counts */
+				   at its latest own event, fork, rename or exec; when only other
+				   tasks counted on it, its name when they first did. Names it
+				   even when its lifecycle records were lost or arrive after the
+				   counts */
 };
 
 /* Causes of lost detail or lost attribution, counted per CPU in the cw_drops map. */
@@ -96,7 +97,8 @@ enum cw_drop_cause {
 	CW_DROP_RING_FULL = 0,		/* event ring buffer full: a detail record was lost */
 	CW_DROP_CTL_RING_FULL,		/* control ring full: fork/exit/anomaly record lost */
 	CW_DROP_PROC_MAP_FULL,		/* per-process map full: event counted for the host only */
-	CW_DROP_STASH_MISS,		/* do_wp_page exit without entry state (classified OTHER) */
+	CW_DROP_STASH_MISS,		/* do_wp_page exit without this fault's entry state:
+					   classified OTHER, or (kretprobe) not counted */
 	CW_DROP_COUNT,
 };
 

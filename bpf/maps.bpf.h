@@ -157,6 +157,22 @@ static __always_inline void cw_note_comm(struct cw_counters *proc, const struct 
 	cw_leader_comm_btf(proc->comm, cur);
 }
 
+/*
+ * A slot that only other tasks have counted on so far (remote faults, reclaim by another process)
+ * learns its owner's name, the owner's group leader's comm: counts never reach the daemon nameless
+ * when the owner's own records were lost and it is gone from /proc when they are read. btf: owner
+ * is a BTF (or rdonly-cast) pointer, read with plain loads; otherwise probe reads.
+ */
+static __always_inline void cw_note_owner_comm(struct cw_counters *proc, const struct task_struct *owner, bool btf)
+{
+	if (proc->comm[0])
+		return;
+	if (btf)
+		cw_leader_comm_btf(proc->comm, owner);
+	else
+		BPF_CORE_READ_INTO(&proc->comm, owner, group_leader, comm);
+}
+
 /* Should an ordinary (non-anomaly) event go to the detail ring? */
 static __always_inline bool cw_want_detail(void)
 {

@@ -149,9 +149,12 @@ static __always_inline void cw_swap_done(const struct folio *folio, long ret, bo
 	host = cw_host_counters();
 	if (owner)
 		proc = cw_proc_counters(&key);
-	/* a slot made here (first sight) learns the owner's cgroup; moves keep it current after */
-	if (proc && !proc->cgroup_id)
+	/* a slot made here (first sight) learns the owner's cgroup and name; moves keep the cgroup
+	 * current after, the owner's own events the name */
+	if (proc && !proc->cgroup_id) {
 		proc->cgroup_id = cw_task_cgroup_id(owner);
+		cw_note_owner_comm(proc, owner, cast);
+	}
 	cw_count(host, proc, CW_C_SWAP_ADD);
 	if (pinned)
 		cw_count(host, proc, CW_C_SWAP_ADD_PINNED);
@@ -282,8 +285,10 @@ static __always_inline void cw_skip_for_owner(const struct folio *folio, unsigne
 		return;
 	cw_task_key(owner, &key, false);
 	proc = cw_proc_counters(&key);
-	if (proc)
+	if (proc) {
+		cw_note_owner_comm(proc, owner, false);
 		__sync_fetch_and_add(&proc->c[CW_C_PINNED_SWAP_SKIP], 1);
+	}
 	if (!p->first_owner) {
 		p->first_owner = owner;
 		p->first_key = key;

@@ -295,6 +295,10 @@ void Aggregator::on_cgroup_move(const cw_event& event, const cw_counters* counte
 void Aggregator::cgroup_move(const cw_event& event, const cw_counters* counters_at_move) {
   Process* process = track({event.tgid, event.start_ns});
   if (!process) return;
+  // The mover is the group leader (the BPF side checks): the record names the process, as do its
+  // counters, for a process whose fork record was lost and that is gone from /proc by now.
+  set_comm(*process, event.comm, NameSource::kEvent);
+  if (counters_at_move) take_kernel_comm(*process, *counters_at_move);
   if (!process->cgroup_known) set_cgroup_from_id(*process, event.aux0);
   resolve_identity(*process);
   if (counters_at_move) attribute(*process, process->counters.advance(*counters_at_move), poll_ + 1);

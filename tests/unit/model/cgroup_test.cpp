@@ -2,6 +2,8 @@
 // a cgroup is removed, and counts split exactly at a move (CW_EV_CGROUP_MOVE).
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "model/aggregator.h"
 #include "model/cgroup_resolver.h"
 #include "model_fixtures.h"
@@ -126,6 +128,32 @@ TEST_F(CgroupMoveTest, WithoutCountersAtTheMoveTheCountsSinceThePollGoToTheNewCg
   EXPECT_EQ(cgroup_copies(aggregator, "old.slice"), 3u);
   EXPECT_EQ(cgroup_copies(aggregator, "new.slice"), 7u);
   EXPECT_EQ(aggregator.events_received()[CW_EV_CGROUP_MOVE], 1u);
+}
+
+// A process the model first meets at its move, already gone from /proc (its fork record lost, the
+// move read a poll later): the move record and the counters at the move name it.
+TEST_F(CgroupMoveTest, AProcessGoneBeforeItsMoveIsReadIsNamedByTheRecordNotUnknown) {
+  Aggregator aggregator(tree.options());
+  cw_event e = event(CW_EV_CGROUP_MOVE, 300, kStart, "mover");
+  e.aux0 = old_id;
+  e.cgroup_id = new_id;
+  cw_counters at_move = copies_in(4, old_id);
+  aggregator.on_cgroup_move(e, &at_move);
+  const GroupRow* mover = find_row(aggregator.metrics_snapshot()->comms, "mover");
+  ASSERT_NE(mover, nullptr);
+  EXPECT_EQ(copies(mover->totals), 4u);
+  EXPECT_EQ(find_row(aggregator.metrics_snapshot()->comms, kUnknownName), nullptr);
+
+  // Without a name in the record (a replay of an old recording), the counters' name is used.
+  e = event(CW_EV_CGROUP_MOVE, 301, kStart, "");
+  e.aux0 = old_id;
+  e.cgroup_id = new_id;
+  std::memcpy(at_move.comm, "mover2", 7);
+  aggregator.on_cgroup_move(e, &at_move);
+  const GroupRow* mover2 = find_row(aggregator.metrics_snapshot()->comms, "mover2");
+  ASSERT_NE(mover2, nullptr);
+  EXPECT_EQ(copies(mover2->totals), 4u);
+  EXPECT_EQ(find_row(aggregator.metrics_snapshot()->comms, kUnknownName), nullptr);
 }
 
 TEST_F(CgroupMoveTest, AnExitFlushCountsUnderTheCgroupOfTheFinalCounters) {
