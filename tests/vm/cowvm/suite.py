@@ -511,8 +511,8 @@ def check_cli_run(text, release, ns_per_tick=10_000_000):
         % (KID_NOISE_COPIES, bad_copies[:3]), KID_MISSES_PENDING)
     # fork cost as a parent: its children's shared copies, and its own made while one of them lived
     # (those before its first fork are charged to cwwl's fork of it)
-    kids_bytes = 4096 * sum(shared(r) for r in kid_rows)
-    own_bytes = 4096 * shared(runner) if runner else 0
+    kids_bytes = PAGE_BYTES * sum(shared(r) for r in kid_rows)
+    own_bytes = PAGE_BYTES * shared(runner) if runner else 0
     measured = runner.get("fork_copied_bytes", -1)
     add("runner_fork_cost", kids_bytes, measured, kids_bytes <= measured <= kids_bytes + own_bytes,
         "4096 x children's shared copies, + up to the runner's own %d" % own_bytes)
